@@ -1,0 +1,52 @@
+# The Mirage Book: two commands matter.
+#   make book   build the book, executing every chapter
+#   make test   unit/property tests + nbval over every chapter
+# Both create the virtual environment (.venv) on first use.
+
+PYTHON ?= python3.11
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+# Explicit thread count: reproducible timings and no oversubscription on small machines.
+export OMP_NUM_THREADS ?= 2
+export MKL_NUM_THREADS ?= 2
+export PYTHONHASHSEED = 0
+
+.PHONY: book test unit nbval sync check-site bench env clean
+.DEFAULT_GOAL := book
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	# CPU wheel first (a plain `torch` would pull a multi-GB CUDA build).
+	$(BIN)/python -m pip install -q torch==2.13.0
+	$(BIN)/python -m pip install -q -e ".[all]"
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
+	touch $(STAMP)
+
+env: $(STAMP)
+
+book: $(STAMP)
+	$(BIN)/jupyter-book build . -n -W --keep-going
+
+test: unit nbval
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest tests
+
+nbval: $(STAMP)
+	$(BIN)/python -m pytest --nbval-lax -p no:cacheprovider notebooks
+
+# Regenerate each chapter's .ipynb from its .md (the .md is the source of truth; never --sync).
+sync: $(STAMP)
+	$(BIN)/jupytext --to ipynb --update notebooks/*.md
+
+# Needs a built book (make book) and Debian's chromium.
+check-site: $(STAMP)
+	$(BIN)/python scripts/check_site.py _build/html
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_token_edit_distance.py
+
+clean:
+	rm -rf _build .jupyter_cache

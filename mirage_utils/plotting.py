@@ -1,0 +1,120 @@
+"""One look for every figure: a matplotlib style, an altair theme, log-x scaling axes, and offline altair charts.
+
+Call :func:`setup` once at the top of a chapter. In a book build (``MIRAGE_BOOK_BUILD=1``, set by
+:mod:`mirage_utils.sphinxext`) altair charts are emitted as a ``<div>`` plus a ``vegaEmbed`` call that uses the
+Vega libraries the book serves from its own ``_static`` folder, so they render with no network.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import altair as alt
+import matplotlib as mpl
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.ticker import LogLocator
+
+BOOK_BUILD_ENV = "MIRAGE_BOOK_BUILD"
+CHART_CLASS = "mirage-vega"
+# Colour-blind-safe palette (Okabe & Ito), used by both libraries so a chapter's two views match.
+PALETTE: tuple[str, ...] = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
+
+_MPL_STYLE: dict[str, Any] = {
+    "figure.dpi": 110,
+    "savefig.dpi": 150,
+    "figure.figsize": (7.0, 4.2),
+    "figure.constrained_layout.use": True,
+    "axes.prop_cycle": mpl.cycler(color=PALETTE),
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.titlesize": 11,
+    "axes.titleweight": "bold",
+    "axes.labelsize": 10,
+    "legend.fontsize": 8.5,
+    "legend.frameon": False,
+    "lines.linewidth": 2.0,
+    "font.size": 10,
+}
+
+
+def _theme() -> dict[str, Any]:
+    return {
+        "config": {
+            "view": {"continuousWidth": 420, "continuousHeight": 260, "stroke": None},
+            "range": {"category": list(PALETTE)},
+            "title": {"fontSize": 14, "anchor": "start"},
+            "axis": {"labelFontSize": 11, "titleFontSize": 12, "gridOpacity": 0.35},
+            "legend": {"labelFontSize": 11, "titleFontSize": 12},
+        }
+    }
+
+
+def chart_id(spec: dict[str, Any]) -> str:
+    """Deterministic element id for a chart: a hash of its spec (stable outputs, no random uuids)."""
+    digest = hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    return f"mirage-vega-{digest}"
+
+
+def offline_html(spec: dict[str, Any]) -> str:
+    """HTML for one chart: an empty container and a call to the page-wide ``vegaEmbed`` (no CDN, no inlined lib)."""
+    div_id = chart_id(spec)
+    payload = json.dumps(spec, sort_keys=True, default=str).replace("</", "<\\/")
+    return (
+        f'<div id="{div_id}" class="{CHART_CLASS}"></div>\n'
+        "<script>(function () {\n"
+        f"  var spec = {payload};\n"
+        "  function draw() {\n"
+        "    if (!window.vegaEmbed) {\n"
+        f"      document.getElementById('{div_id}').textContent = "
+        "'Interactive chart: the Vega libraries did not load on this page.';\n"
+        "      return;\n"
+        "    }\n"
+        f"    window.vegaEmbed('#{div_id}', spec, {{actions: false, renderer: 'svg'}})"
+        ".catch(function (err) { console.error(err); });\n"
+        "  }\n"
+        "  if (document.readyState === 'loading') { document.addEventListener('DOMContentLoaded', draw); }\n"
+        "  else { draw(); }\n"
+        "})();</script>"
+    )
+
+
+def _offline_renderer(spec: dict[str, Any], **_: Any) -> dict[str, str]:
+    return {"text/html": offline_html(spec)}
+
+
+def setup() -> None:
+    """Apply the book's matplotlib style and altair theme; use offline altair output inside a book build."""
+    mpl.rcParams.update(_MPL_STYLE)
+    alt.theme.register("mirage", enable=True)(_theme)
+    alt.renderers.register("mirage_offline", _offline_renderer)
+    if os.environ.get(BOOK_BUILD_ENV) == "1":
+        alt.renderers.enable("mirage_offline")
+
+
+def log_x_scaling_axes(
+    ax: Axes, *, title: str, ylabel: str, xlabel: str = "Model parameters N (log scale)", ylim: Sequence[float] | None = None
+) -> Axes:
+    """Format an axes as a scaling plot: log-scaled x with decade ticks, title and labels set."""
+    ax.set_xscale("log")
+    ax.xaxis.set_major_locator(LogLocator(base=10, numticks=12))
+    ax.set_title(title)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if ylim is not None:
+        ax.set_ylim(*ylim)
+    return ax
+
+
+def length_colors(lengths: Sequence[int]) -> dict[int, Any]:
+    """One colour per target length, dark (short) to light (long), the same in every figure."""
+    cmap = plt.get_cmap("viridis")
+    values = np.linspace(0.0, 0.85, max(len(lengths), 2))
+    return {int(L): cmap(v) for L, v in zip(lengths, values)}

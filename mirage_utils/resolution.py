@@ -1,0 +1,95 @@
+"""Finite test sets measure accuracy only to a resolution (App. A.1); these helpers quantify that limit.
+
+A test set of ``n`` items, each ``L`` tokens long, can resolve a per-token error rate only to ``1/(n L)`` and an
+accuracy only to ``1/n``: a true accuracy well below ``1/n`` is usually *measured* as exactly 0.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from scipy import stats
+from statsmodels.stats.proportion import proportion_confint
+
+from ._validation import as_float_array, positive, positive_int, probability
+from .seeding import DEFAULT_SEED, rng
+
+CIMethod = Literal["wilson", "clopper-pearson"]
+_STATSMODELS_METHOD = {"wilson": "wilson", "clopper-pearson": "beta"}
+
+
+def round_to_resolution(a: ArrayLike, b: ArrayLike) -> NDArray[np.float64]:
+    """Eq. 3 of App. A.1, ``[a]_b``: ``a`` rounded to the nearest integer multiple of ``1/b`` (halves round up)."""
+    x = as_float_array(a, "a")
+    res = positive(b, "b")
+    return np.floor(x * res + 0.5) / res
+
+
+def resolution_limit(n_items: int, target_length: int = 1) -> float:
+    """Smallest per-token error rate that ``n_items`` targets of ``target_length`` tokens can resolve: ``1/(nL)``."""
+    return 1.0 / (positive_int(n_items, "n_items") * positive_int(target_length, "target_length"))
+
+
+def _check_confidence(confidence: float) -> float:
+    if not 0.0 < confidence < 1.0:
+        raise ValueError(f"confidence must lie strictly between 0 and 1, got {confidence!r}")
+    return float(confidence)
+
+
+def binomial_ci(
+    successes: ArrayLike, trials: ArrayLike, confidence: float = 0.95, method: CIMethod = "wilson"
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Confidence interval ``(low, high)`` for a proportion: Wilson score or exact Clopper–Pearson (vectorised).
+
+    Wilson is the default: it stays inside [0, 1] and has a non-zero upper end when 0 successes are seen.
+    """
+    if method not in _STATSMODELS_METHOD:
+        raise ValueError(f"method must be one of {sorted(_STATSMODELS_METHOD)}, got {method!r}")
+    k = as_float_array(successes, "successes")
+    n = positive(trials, "trials")
+    if np.any(k < 0) or np.any(k > n) or np.any(k != np.round(k)) or np.any(n != np.round(n)):
+        raise ValueError("successes and trials must be whole numbers with 0 <= successes <= trials")
+    low, high = proportion_confint(k, n, alpha=1.0 - _check_confidence(confidence), method=_STATSMODELS_METHOD[method])
+    low = np.clip(np.asarray(low, dtype=np.float64), 0, 1)
+    high = np.clip(np.asarray(high, dtype=np.float64), 0, 1)
+    # Both methods give exactly 0 (k = 0) and 1 (k = n) there; statsmodels returns a few ulps off.
+    return np.where(k == 0, 0.0, low), np.where(k == n, 1.0, high)
+
+
+def min_test_size_nonzero(accuracy: ArrayLike, confidence: float = 0.95) -> NDArray[np.int64]:
+    """Items needed so that at least one is answered correctly with probability ``confidence``.
+
+    Below this size a model with true ``accuracy`` is likely to *read* as 0: ``n = ceil(log(1-conf)/log(1-acc))``.
+    """
+    acc = probability(accuracy, "accuracy")
+    if np.any(acc <= 0) or np.any(acc >= 1):
+        raise ValueError("accuracy must lie strictly between 0 and 1")
+    conf = _check_confidence(confidence)
+    return np.ceil(np.log1p(-conf) / np.log1p(-acc)).astype(np.int64)
+
+
+def min_test_size_relative(accuracy: ArrayLike, relative_halfwidth: float = 0.5, confidence: float = 0.95) -> NDArray[np.int64]:
+    """Items needed for a normal-approximation CI half-width of ``relative_halfwidth * accuracy``.
+
+    ``n = z**2 (1 - a) / (a r**2)``: resolving an accuracy of 1e-4 to +-50% needs about 1.5 million items.
+    """
+    acc = probability(accuracy, "accuracy")
+    if np.any(acc <= 0) or np.any(acc >= 1):
+        raise ValueError("accuracy must lie strictly between 0 and 1")
+    if not relative_halfwidth > 0:
+        raise ValueError(f"relative_halfwidth must be > 0, got {relative_halfwidth!r}")
+    z = stats.norm.ppf(0.5 + _check_confidence(confidence) / 2)
+    return np.ceil(z**2 * (1 - acc) / (acc * relative_halfwidth**2)).astype(np.int64)
+
+
+def simulate_measured_accuracy(
+    true_accuracy: ArrayLike, n_items: int, n_repeats: int = 1, seed: int = DEFAULT_SEED
+) -> NDArray[np.float64]:
+    """Accuracies a researcher would *measure* on ``n_items`` fresh test items (binomial draws), shape (repeats, ...)."""
+    acc = probability(true_accuracy, "true_accuracy")
+    n = positive_int(n_items, "n_items")
+    reps = positive_int(n_repeats, "n_repeats")
+    draws = rng(seed).binomial(n, acc, size=(reps, *acc.shape))
+    return draws / n

@@ -1,0 +1,115 @@
+"""The paper's math model (Sec. 2): a power-law per-token loss, and what each metric makes of it.
+
+Per-token cross-entropy ``L_CE(N) = (N / c) ** alpha`` with ``c > 0`` and ``alpha < 0`` falls smoothly with the
+parameter count ``N``; the per-token probability of the correct token is ``p = exp(-L_CE)``. Every expected metric
+below is a function of ``p`` only, so any sharpness in it comes from the metric, not from the model.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from ._validation import as_float_array, positive, positive_int, probability
+
+FloatArray = NDArray[np.float64]
+
+
+def _check_power_law(c: float, alpha: float) -> tuple[float, float]:
+    c_arr = positive(c, "c")
+    alpha_arr = as_float_array(alpha, "alpha")
+    if c_arr.ndim or alpha_arr.ndim:
+        raise ValueError("c and alpha must be scalars")
+    if alpha_arr >= 0:
+        raise ValueError(f"alpha must be < 0 (loss falls with scale), got {float(alpha_arr)!r}")
+    return float(c_arr), float(alpha_arr)
+
+
+def cross_entropy(n_params: ArrayLike, c: float, alpha: float) -> FloatArray:
+    """Per-token cross-entropy (nats) of an ``N``-parameter model: ``(N / c) ** alpha`` (Fig. 2A)."""
+    c, alpha = _check_power_law(c, alpha)
+    n = positive(n_params, "n_params")
+    return np.power(n / c, alpha)
+
+
+def per_token_probability(n_params: ArrayLike, c: float, alpha: float) -> FloatArray:
+    """Probability the model puts on the correct next token, ``exp(-L_CE(N))`` (Fig. 2B)."""
+    return np.exp(-cross_entropy(n_params, c, alpha))
+
+
+def accuracy_from_p(p: ArrayLike, target_length: int) -> FloatArray:
+    """Expected exact-match accuracy of an ``L``-token target when each token is right with prob. ``p``: ``p**L``."""
+    return np.power(probability(p, "p"), positive_int(target_length, "target_length"))
+
+
+def token_edit_distance_from_p(p: ArrayLike, target_length: int) -> FloatArray:
+    """Expected token edit distance (substitutions only) of an ``L``-token target: ``L * (1 - p)``."""
+    return positive_int(target_length, "target_length") * (1.0 - probability(p, "p"))
+
+
+def option_probability_from_p(p: ArrayLike, target_length: int, n_options: int) -> FloatArray:
+    """Probability mass on the correct option among ``K`` options, each ``L`` tokens long.
+
+    Our modelling choice (the paper does not spell out its Fig. 2D/F model): the correct option's sequence gets
+    ``p**L`` and the rest of the mass is shared equally by the ``K - 1`` distractors.
+    """
+    k = positive_int(n_options, "n_options")
+    if k < 2:
+        raise ValueError(f"n_options must be >= 2, got {k}")
+    return accuracy_from_p(p, target_length)
+
+
+def multiple_choice_grade_from_p(p: ArrayLike, target_length: int, n_options: int) -> FloatArray:
+    """Expected Multiple Choice Grade: 1 when the correct option outweighs every distractor, else 0 (a step)."""
+    q = option_probability_from_p(p, target_length, n_options)
+    distractor = (1.0 - q) / (n_options - 1)
+    return (q > distractor).astype(np.float64)
+
+
+def brier_score_from_p(p: ArrayLike, target_length: int, n_options: int) -> FloatArray:
+    """Expected multi-class Brier score (BIG-bench convention: mean over the ``K`` options) under the same model."""
+    q = option_probability_from_p(p, target_length, n_options)
+    distractor = (1.0 - q) / (n_options - 1)
+    return ((1.0 - q) ** 2 + (n_options - 1) * distractor**2) / n_options
+
+
+def expected_accuracy(n_params: ArrayLike, c: float, alpha: float, target_length: int) -> FloatArray:
+    """Fig. 2C: ``exp(-(N/c)**alpha) ** L``, sharp in log N for long targets."""
+    return accuracy_from_p(per_token_probability(n_params, c, alpha), target_length)
+
+
+def expected_token_edit_distance(n_params: ArrayLike, c: float, alpha: float, target_length: int) -> FloatArray:
+    """Fig. 2E: ``L * (1 - exp(-(N/c)**alpha))``, smooth in log N."""
+    return token_edit_distance_from_p(per_token_probability(n_params, c, alpha), target_length)
+
+
+def expected_multiple_choice_grade(
+    n_params: ArrayLike, c: float, alpha: float, target_length: int = 1, n_options: int = 4
+) -> FloatArray:
+    """Fig. 2D: Multiple Choice Grade of the math model, a step function of N."""
+    return multiple_choice_grade_from_p(per_token_probability(n_params, c, alpha), target_length, n_options)
+
+
+def expected_brier_score(
+    n_params: ArrayLike, c: float, alpha: float, target_length: int = 1, n_options: int = 4
+) -> FloatArray:
+    """Fig. 2F: Brier score of the math model, smooth and decreasing in N."""
+    return brier_score_from_p(per_token_probability(n_params, c, alpha), target_length, n_options)
+
+
+def fit_power_law(n_params: ArrayLike, loss: ArrayLike) -> tuple[float, float]:
+    """Least-squares fit of ``log L = alpha * (log N - log c)``; returns ``(c, alpha)``.
+
+    Used to put measured per-token losses back into the math model.
+    """
+    n = positive(n_params, "n_params")
+    y = positive(loss, "loss")
+    if n.shape != y.shape or n.ndim != 1 or n.size < 2:
+        raise ValueError("n_params and loss must be 1-D arrays of the same length >= 2")
+    if np.unique(n).size < 2:
+        raise ValueError("n_params must contain at least two distinct values")
+    alpha, intercept = np.polyfit(np.log(n), np.log(y), 1)
+    if alpha >= 0:
+        raise ValueError(f"loss does not fall with n_params (fitted alpha = {alpha:.3g} >= 0)")
+    # intercept = -alpha * log c
+    return float(np.exp(-intercept / alpha)), float(alpha)

@@ -1,0 +1,71 @@
+"""Sphinx extension for the book: serve the Vega libraries once from ``_static`` and mark the build for notebooks.
+
+Jupyter Book loads it through ``sphinx.extra_extensions`` in ``_config.yml``. Notebooks executed during the build
+inherit ``MIRAGE_BOOK_BUILD=1`` and then emit charts that call the page-wide ``vegaEmbed`` (see ``plotting``).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from sphinx.application import Sphinx
+
+from .plotting import BOOK_BUILD_ENV, CHART_CLASS
+
+VEGA_BUNDLE = "vega-bundle.js"
+
+
+def write_vega_bundle(static_dir: Path) -> Path:
+    """Write vega + vega-lite + vega-embed (from vl-convert, no network) as one IIFE-wrapped script."""
+    import vl_convert
+
+    static_dir.mkdir(parents=True, exist_ok=True)
+    target = static_dir / VEGA_BUNDLE
+    # The bundle declares top-level consts; an IIFE keeps them off the page's global scope.
+    target.write_text("(function () {\n" + vl_convert.javascript_bundle() + "\n})();\n", encoding="utf-8")
+    return target
+
+
+def _on_builder_inited(app: Sphinx) -> None:
+    if app.builder.format == "html":
+        write_vega_bundle(Path(app.outdir) / "_static")
+
+
+def _dedupe_scripts(context: dict[str, Any]) -> None:
+    """Drop repeated <script> entries, in place (the list is the builder's own).
+
+    Under Jupyter Book, sphinx-thebe and sphinx-togglebutton register their inline config twice (once with file
+    name ``None``, once ``''``); the second ``const THEBE_JS_URL`` throws a SyntaxError in the browser. Same file
+    name and attributes (inline body included) means the same script: the first is kept.
+    """
+    scripts = context.get("script_files")
+    if not scripts:
+        return
+    seen: set[tuple[str, tuple[tuple[str, str], ...]]] = set()
+    unique = []
+    for js in scripts:
+        attrs = getattr(js, "attributes", {})
+        key = (str(getattr(js, "filename", js) or ""), tuple(sorted((str(k), str(v)) for k, v in attrs.items())))
+        if key not in seen:
+            seen.add(key)
+            unique.append(js)
+    scripts[:] = unique
+
+
+def _on_page_context(app: Sphinx, pagename: str, templatename: str, context: dict[str, Any], doctree: Any) -> None:
+    # The theme's layout reads `default_mode`, which no theme option sets here; empty makes it log an error.
+    context.setdefault("default_mode", "auto")
+    # Only pages that hold a chart load the ~0.9 MB bundle (Sphinx adds a file to this page alone when
+    # add_js_file is called from html-page-context).
+    if CHART_CLASS in context.get("body", ""):
+        app.add_js_file(VEGA_BUNDLE, loading_method="defer")
+    _dedupe_scripts(context)
+
+
+def setup(app: Sphinx) -> dict[str, Any]:
+    os.environ[BOOK_BUILD_ENV] = "1"
+    app.connect("builder-inited", _on_builder_inited)
+    app.connect("html-page-context", _on_page_context, priority=900)  # after other extensions add scripts
+    return {"parallel_read_safe": True, "parallel_write_safe": True, "version": "1"}

@@ -1,0 +1,83 @@
+"""Tests for the emergence score (Eq. 1) and its stated edge-case rules."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from mirage_utils import emergence
+
+x = np.array([1e7, 1e8, 1e9, 1e10, 1e11])
+
+
+def test_hand_computed_value():
+    y = np.array([0.0, 0.1, 0.1, 0.5, 0.9])
+    steps = np.diff(y) ** 2  # 0.01, 0, 0.16, 0.16 -> median 0.085
+    assert emergence.emergence_score(x, y) == pytest.approx(0.9 / np.sqrt(np.median(steps)))
+
+
+def test_edge_cases_follow_the_stated_rules():
+    assert emergence.emergence_score(x, np.full(5, 0.3)) == 0.0  # constant
+    assert emergence.emergence_score(x, [0, 0, 0, 1, 1]) == np.inf  # step on a flat background
+    assert emergence.emergence_score(x, [1, 1, 0, 0, 0]) == -np.inf  # falling step
+    with pytest.raises(ValueError, match="at least 3"):
+        emergence.emergence_score(x[:2], [0, 1])
+    with pytest.raises(ValueError, match="duplicate"):
+        emergence.emergence_score([1, 1, 2], [0, 1, 2])
+    with pytest.raises(ValueError, match="finite"):
+        emergence.emergence_score(x, [0, np.nan, 0, 0, 1])
+
+
+def test_lower_is_better_orientation():
+    ted = np.array([5.0, 4.0, 2.5, 1.0, 0.5])
+    assert emergence.emergence_score(x, ted) < 0
+    assert emergence.emergence_score(x, ted, higher_is_better=False) == -emergence.emergence_score(x, ted)
+
+
+curves = arrays(np.float64, st.integers(3, 12), elements=st.floats(-10, 10, allow_nan=False))
+
+
+@given(curves, st.randoms())
+def test_order_of_points_does_not_matter(y, rnd):
+    xs = np.logspace(6, 6 + y.size - 1, y.size)
+    perm = list(range(y.size))
+    rnd.shuffle(perm)
+    a = emergence.emergence_score(xs, y)
+    b = emergence.emergence_score(xs[perm], y[perm])
+    assert a == b or (np.isnan(a) and np.isnan(b))
+
+
+# values on a 1/8 grid, so that shifting cannot round a difference (and so a tie) away in float64
+grid_curves = arrays(np.float64, st.integers(3, 12), elements=st.integers(-80, 80).map(lambda v: v / 8))
+
+
+@given(grid_curves, st.sampled_from([0.5, 2.0, 4.0]), st.sampled_from([-3.0, 0.0, 1.5]))
+def test_invariant_to_affine_rescaling_of_y(y, scale, shift):
+    xs = np.arange(y.size, dtype=float)
+    a = emergence.emergence_score(xs, y)
+    b = emergence.emergence_score(xs, scale * y + shift)
+    if np.isfinite(a) and a != 0:
+        assert b == pytest.approx(a, rel=1e-6)
+
+
+def test_vectorised_equals_scalar():
+    rng = np.random.default_rng(0)
+    ys = rng.random((20, x.size))
+    batch = emergence.emergence_scores(x, ys)
+    assert np.allclose(batch, [emergence.emergence_score(x, row) for row in ys])
+
+
+def test_table_groups_and_short_series():
+    df = pd.DataFrame({
+        "task": ["a"] * 5 + ["b"] * 2,
+        "params": [*x, 1e7, 1e8],
+        "score": [0, 0, 0, 1, 1, 0.1, 0.2],
+    })
+    table = emergence.emergence_table(df, by=["task"], x="params", y="score")
+    assert table.set_index("task")["n_points"].to_dict() == {"a": 5, "b": 2}
+    assert table.set_index("task").loc["a", "emergence_score"] == np.inf
+    assert np.isnan(table.set_index("task").loc["b", "emergence_score"])
+    with pytest.raises(ValueError, match="columns not in the table"):
+        emergence.emergence_table(df, by=["family"], x="params", y="score")

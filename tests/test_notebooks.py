@@ -1,0 +1,41 @@
+"""Each chapter's .md (the source) and its paired .ipynb (for nbval, Colab, downloads) must agree."""
+
+from pathlib import Path
+
+import jupytext
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CHAPTERS = sorted((ROOT / "notebooks").glob("*.md"))
+
+
+def _cells(nb) -> list[tuple[str, str]]:
+    return [(c.cell_type, c.source.strip()) for c in nb.cells]
+
+
+def test_there_are_chapters():
+    assert CHAPTERS, "no chapters found in notebooks/"
+
+
+@pytest.mark.parametrize("md", CHAPTERS, ids=lambda p: p.name)
+def test_pair_in_sync(md):
+    ipynb = md.with_suffix(".ipynb")
+    assert ipynb.exists(), f"{ipynb.name} missing: run `make sync`"
+    from_md = jupytext.read(md)
+    paired = jupytext.read(ipynb)
+    assert _cells(paired) == _cells(from_md), f"{ipynb.name} is out of sync with {md.name}: run `make sync`"
+
+
+@pytest.mark.parametrize("md", CHAPTERS, ids=lambda p: p.name)
+def test_chapter_conventions(md):
+    text = md.read_text()
+    for heading in ("## Overview", "Prerequisites", "Time to run", "## Claim checks", "## Summary", "## What's next"):
+        assert heading in text, f"{md.name} lacks {heading!r}"
+    assert "!pip" not in text and "%pip" not in text, f"{md.name} installs packages inside the chapter"
+    assert text.count("{exercise}") >= 2, f"{md.name} needs at least two exercises"
+
+
+def test_every_chapter_is_in_the_toc():
+    toc = (ROOT / "_toc.yml").read_text()
+    for md in CHAPTERS:
+        assert f"notebooks/{md.stem}" in toc, f"{md.name} is not in _toc.yml"

@@ -1,0 +1,70 @@
+"""Offline altair output and the Sphinx extension that serves the Vega libraries."""
+
+import altair as alt
+import pandas as pd
+import pytest
+
+from mirage_utils import plotting, sphinxext
+
+
+def _chart() -> alt.Chart:
+    return alt.Chart(pd.DataFrame({"x": [1, 2], "y": [3, 4]})).mark_line().encode(x="x", y="y")
+
+
+def test_offline_html_is_deterministic_and_uses_page_vega():
+    spec = _chart().to_dict()
+    html = plotting.offline_html(spec)
+    assert html == plotting.offline_html(spec)
+    assert plotting.chart_id(spec) in html and plotting.CHART_CLASS in html
+    assert "vegaEmbed" in html
+    assert "cdn" not in html.lower() and "http" not in html.lower().replace(spec["$schema"].lower(), "")
+
+
+def test_setup_enables_offline_renderer_only_in_book_builds(monkeypatch):
+    monkeypatch.delenv(plotting.BOOK_BUILD_ENV, raising=False)
+    alt.renderers.enable("default")
+    plotting.setup()
+    assert alt.renderers.active == "default"
+    monkeypatch.setenv(plotting.BOOK_BUILD_ENV, "1")
+    plotting.setup()
+    assert alt.renderers.active == "mirage_offline"
+    bundle = _chart()._repr_mimebundle_()
+    html = bundle[0]["text/html"] if isinstance(bundle, tuple) else bundle["text/html"]
+    assert plotting.CHART_CLASS in html
+    alt.renderers.enable("default")
+
+
+def test_vega_bundle_is_wrapped_and_defines_vega_embed(tmp_path):
+    path = sphinxext.write_vega_bundle(tmp_path / "_static")
+    text = path.read_text()
+    assert text.startswith("(function () {") and text.rstrip().endswith("})();")
+    assert "window.vegaEmbed" in text
+
+
+class _JS:
+    def __init__(self, filename, **attributes):
+        self.filename, self.attributes = filename, attributes
+
+    def __str__(self):
+        return f"{self.filename!r} {self.attributes}"
+
+
+def test_duplicate_inline_scripts_are_dropped_in_place():
+    scripts = [_JS(None, body="const A = 1"), _JS("x.js"), _JS("", body="const A = 1"), _JS("x.js", defer="defer")]
+    context = {"script_files": scripts}
+    sphinxext._dedupe_scripts(context)
+    assert context["script_files"] is scripts
+    assert [(s.filename, s.attributes) for s in scripts] == [
+        (None, {"body": "const A = 1"}), ("x.js", {}), ("x.js", {"defer": "defer"})
+    ]
+
+
+def test_log_x_axes_formatting():
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()
+    plotting.log_x_scaling_axes(ax, title="T", ylabel="Y", ylim=(0, 1))
+    assert ax.get_xscale() == "log" and ax.get_title() == "T" and ax.get_ylim() == (0, 1)
+    plt.close(fig)
+    with pytest.raises(TypeError):
+        plotting.log_x_scaling_axes(ax)  # title and ylabel are required
