@@ -62,12 +62,50 @@ def token_edit_distance(target: TokenSeq, prediction: TokenSeq) -> int:
 def token_edit_distances(
     targets: Sequence[TokenSeq], predictions: Sequence[TokenSeq], workers: int = -1
 ) -> NDArray[np.int64]:
-    """Token edit distance for many pairs, computed in C++ by rapidfuzz (``workers=-1``: all cores)."""
-    t, p = _as_pairs(targets, predictions)
-    if not t:
+    """Token edit distance for many pairs, computed in C++ by rapidfuzz (``workers=-1``: all cores).
+
+    Each element is a ``str`` (characters are tokens) or a sequence of hashable tokens. Strings are the fastest
+    input; for padded integer arrays from a tokenizer use :func:`token_edit_distances_padded`.
+    """
+    if isinstance(targets, str) or isinstance(predictions, str):
+        raise ValueError("batch functions take a list of sequences; use the scalar function for one pair")
+    if isinstance(targets, np.ndarray) and targets.ndim == 2 or isinstance(predictions, np.ndarray) and predictions.ndim == 2:
+        raise ValueError("2-D arrays are padded token matrices: use token_edit_distances_padded")
+    if len(targets) != len(predictions):
+        raise ValueError(f"targets and predictions differ in length ({len(targets)} vs {len(predictions)})")
+    if len(targets) == 0:
         return np.zeros(0, dtype=np.int64)
-    out = process.cpdist(t, p, scorer=Levenshtein.distance, workers=workers)
+    try:  # rapidfuzz checks every element in C++; no Python loop over 10^6 sequences here
+        out = process.cpdist(targets, predictions, scorer=Levenshtein.distance, workers=workers, dtype=np.int64)
+    except TypeError as exc:
+        raise ValueError(f"every target and prediction must be a str or a sequence of hashable tokens ({exc})") from exc
     return np.asarray(out, dtype=np.int64)
+
+
+def token_edit_distances_padded(
+    targets: ArrayLike, predictions: ArrayLike, pad: int = -1, workers: int = -1
+) -> NDArray[np.int64]:
+    """Token edit distance between rows of two padded integer token matrices (``pad`` marks unused slots).
+
+    Tokens must be integers in ``[0, 0x10FFFF)`` (vocabularies up to ~1.1M): each row becomes a string of code points
+    without a Python loop, and rapidfuzz compares the strings. Padding may only trail real tokens.
+    """
+    rows = []
+    for name, value in (("targets", targets), ("predictions", predictions)):
+        arr = np.asarray(value)
+        if arr.ndim != 2 or not np.issubdtype(arr.dtype, np.integer):
+            raise ValueError(f"{name} must be a 2-D integer array (n_pairs, max_len), got shape {arr.shape} {arr.dtype}")
+        is_pad = arr == pad
+        if np.any(is_pad[:, :-1] & ~is_pad[:, 1:]):
+            raise ValueError(f"{name}: padding must come after the tokens of a row")
+        real = arr[~is_pad]
+        if real.size and (real.min() < 0 or real.max() >= 0x10FFFF - 1):
+            raise ValueError(f"{name}: tokens must lie in [0, {0x10FFFF - 2}]")
+        code_points = np.where(is_pad, 0, arr.astype(np.int64) + 1).astype(np.uint32)  # 0 = NUL, dropped at the end
+        rows.append(np.ascontiguousarray(code_points).view(f"<U{arr.shape[1]}").ravel().tolist())
+    if len(rows[0]) != len(rows[1]):
+        raise ValueError(f"targets and predictions differ in length ({len(rows[0])} vs {len(rows[1])})")
+    return token_edit_distances(rows[0], rows[1], workers=workers)
 
 
 def _check_choice_probs(probs: ArrayLike, target_index: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.intp]]:

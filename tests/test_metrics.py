@@ -158,3 +158,32 @@ def test_reconstruction_c_rejects_bad_input():
         metrics.reconstruction_c([[1.0, 2.0]], [[1.0]], 1)
     with pytest.raises(ValueError, match="finite"):
         metrics.reconstruction_c([[np.nan]], [[1.0]], 1)
+
+
+@given(st.lists(st.tuples(st.lists(st.integers(0, 30), max_size=6), st.lists(st.integers(0, 30), max_size=6)),
+                min_size=1, max_size=15))
+def test_padded_matrix_path_equals_list_path(pairs):
+    def pad(seqs):
+        out = np.full((len(seqs), 6), -1)
+        for i, s in enumerate(seqs):
+            out[i, : len(s)] = s
+        return out
+
+    targets = [a for a, _ in pairs]
+    preds = [b for _, b in pairs]
+    expected = [metrics.token_edit_distance_reference(a, b) for a, b in pairs]
+    assert metrics.token_edit_distances_padded(pad(targets), pad(preds)).tolist() == expected
+
+
+def test_padded_matrix_rejects_bad_input():
+    ok = np.array([[1, 2, -1]])
+    with pytest.raises(ValueError, match="padding must come after"):
+        metrics.token_edit_distances_padded(np.array([[1, -1, 2]]), ok)
+    with pytest.raises(ValueError, match="2-D integer"):
+        metrics.token_edit_distances_padded(np.array([1.0, 2.0]), ok)
+    with pytest.raises(ValueError, match="tokens must lie"):
+        metrics.token_edit_distances_padded(np.array([[-5, 1, -1]]), ok)
+    with pytest.raises(ValueError, match="differ in length"):
+        metrics.token_edit_distances_padded(np.vstack([ok, ok]), ok)
+    with pytest.raises(ValueError, match="token_edit_distances_padded"):
+        metrics.token_edit_distances(np.array([[1, 2]]), np.array([[1, 2]]))
