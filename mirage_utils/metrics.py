@@ -213,3 +213,49 @@ def token_edit_distance_reference(target: TokenSeq, prediction: TokenSeq) -> int
             current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a != b)))
         previous = current
     return previous[-1]
+
+
+class _WhitespaceTokenizer:
+    """Tokens are whitespace-separated words, kept verbatim (rouge-score's default lowercases and drops symbols)."""
+
+    @staticmethod
+    def tokenize(text: str) -> list[str]:
+        return text.split()
+
+
+def _as_summary(sentences: str | Sequence[str | Sequence[Hashable]], name: str) -> str:
+    if isinstance(sentences, str):
+        if not sentences.split():
+            raise ValueError(f"{name} must contain at least one token")
+        return sentences
+    lines = []
+    for sentence in sentences:
+        if isinstance(sentence, str):
+            lines.append(sentence)
+        elif isinstance(sentence, (list, tuple, np.ndarray)):
+            lines.append(" ".join(str(tok) for tok in sentence))
+        else:
+            raise ValueError(f"{name} must be a str or a list of sentences (str or token lists)")
+    if not lines or not any(line.split() for line in lines):
+        raise ValueError(f"{name} must contain at least one token")
+    return "\n".join(lines)
+
+
+def rouge_l(
+    target: str | Sequence[str | Sequence[Hashable]],
+    prediction: str | Sequence[str | Sequence[Hashable]],
+    summary_level: bool = True,
+) -> dict[str, float]:
+    """ROUGE-L-Sum (``summary_level=True``, union LCS across sentences) or plain ROUGE-L, via Google's rouge-score.
+
+    Sentences are lines (or list items); tokens are whitespace-separated and compared verbatim. Returns precision,
+    recall, F-measure and ``lcs_hits`` (union-LCS length summed over target sentences = recall x target tokens).
+    """
+    from rouge_score import rouge_scorer
+
+    kind = "rougeLsum" if summary_level else "rougeL"
+    ref, cand = _as_summary(target, "target"), _as_summary(prediction, "prediction")
+    score = rouge_scorer.RougeScorer([kind], tokenizer=_WhitespaceTokenizer()).score(ref, cand)[kind]
+    n_ref = len(ref.split())
+    return {"precision": score.precision, "recall": score.recall, "fmeasure": score.fmeasure,
+            "lcs_hits": float(round(score.recall * n_ref))}

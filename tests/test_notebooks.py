@@ -1,5 +1,6 @@
 """Each chapter's .md (the source) and its paired .ipynb (for nbval, Colab, downloads) must agree."""
 
+import re
 from pathlib import Path
 
 import jupytext
@@ -29,8 +30,9 @@ def test_pair_in_sync(md):
 @pytest.mark.parametrize("md", CHAPTERS, ids=lambda p: p.name)
 def test_chapter_conventions(md):
     text = md.read_text()
-    for heading in ("## Overview", "Prerequisites", "Time to run", "## Claim checks", "## Summary", "## What's next"):
+    for heading in ("## Overview", "Prerequisites", "Time to run", "## Summary", "## What's next"):
         assert heading in text, f"{md.name} lacks {heading!r}"
+    assert re.search(r"^#{2,3} Claim checks", text, re.MULTILINE), f"{md.name} has no 'Claim checks' section"
     assert "!pip" not in text and "%pip" not in text, f"{md.name} installs packages inside the chapter"
     assert text.count("{exercise}") >= 2, f"{md.name} needs at least two exercises"
 
