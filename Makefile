@@ -47,6 +47,7 @@ check-site: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_token_edit_distance.py
+	$(BIN)/python benchmarks/bench_training_throughput.py
 
 clean:
 	rm -rf _build .jupyter_cache

@@ -11,7 +11,7 @@ import hashlib
 import json
 import os
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import altair as alt
 import matplotlib as mpl
@@ -19,6 +19,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.ticker import LogLocator
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 BOOK_BUILD_ENV = "MIRAGE_BOOK_BUILD"
 CHART_CLASS = "mirage-vega"
@@ -118,3 +121,26 @@ def length_colors(lengths: Sequence[int]) -> dict[int, Any]:
     cmap = plt.get_cmap("viridis")
     values = np.linspace(0.0, 0.85, max(len(lengths), 2))
     return {int(L): cmap(v) for L, v in zip(lengths, values)}
+
+
+def plot_by_length(
+    ax: Axes,
+    table: "pd.DataFrame",
+    y: str,
+    *,
+    x: str = "params",
+    length: str = "target_length",
+    low: str | None = None,
+    high: str | None = None,
+    marker: str = "o",
+    label_prefix: str = "L = ",
+) -> Axes:
+    """One line per target length of ``y`` against ``x`` (log x expected), with an optional interval band."""
+    lengths = sorted(int(v) for v in table[length].unique())
+    colors = length_colors(lengths)
+    for L in lengths:
+        sub = table[table[length] == L].sort_values(x)
+        ax.plot(sub[x], sub[y], marker=marker, ms=4, color=colors[L], label=f"{label_prefix}{L}")
+        if low is not None and high is not None:
+            ax.fill_between(sub[x], sub[low], sub[high], color=colors[L], alpha=0.15, lw=0)
+    return ax

@@ -1,0 +1,200 @@
+"""BIG-bench and the published tables around it: task metadata, metric kinds, Wei's emergent list, and score tables
+from Lu et al. (2024) and Ruan et al. (2024) reshaped into one long format for :func:`emergence.emergence_table`.
+
+Also reads BIG-bench's official results files (``benchmark_tasks/<task>/results/scores_<model>.json``, schema of
+``bigbench/api/results.py``) when a reader has a BIG-bench checkout.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import data
+
+# How each metric turns per-token (or per-option) probabilities into a score. Our classification, following the
+# paper's Sec. 4: all-or-nothing sequence metrics are nonlinear, argmax decisions are discontinuous.
+METRIC_KIND: dict[str, str] = {
+    "exact_str_match": "nonlinear",
+    "multiple_choice_grade": "discontinuous",
+    "rougeLsum": "nonlinear",
+    "rouge1": "nonlinear",
+    "rouge2": "nonlinear",
+    "bleu": "nonlinear",
+    "macro_f1": "discontinuous",
+    "numeric_match_with_0_1_relative_error": "discontinuous",
+    "sequence_f1": "linear",
+    "bleurt": "continuous",
+    "log_likelihood": "continuous",
+    "calibration_multiple_choice_brier_score": "continuous",
+    "expected_calibration_error": "continuous",
+}
+
+
+def metric_kind(metric: str) -> str:
+    """'nonlinear', 'discontinuous', 'linear', 'continuous', or 'unclassified' for metrics we have not read."""
+    return METRIC_KIND.get(metric, "unclassified")
+
+
+def task_metadata() -> pd.DataFrame:
+    """BIG-bench task metadata (one row per task.json of the PyPI sdist; see its PROVENANCE.md)."""
+    return data.read_csv("bigbench/task_metadata", keep_default_na=False)
+
+
+def preferred_metric_per_task() -> pd.DataFrame:
+    """One row per task: its preferred metric (the top-level file's, else the most common among its subtasks).
+
+    Programmatic tasks (task.py) carry no metadata here and get an empty metric.
+    """
+    meta = task_metadata()
+    rows = []
+    for task, group in meta.groupby("task", sort=True):
+        top = group[group["subtask"] == ""]["preferred_score"]
+        chosen = next((m for m in top if m), "")
+        if not chosen:
+            sub = group[(group["subtask"] != "") & (group["preferred_score"] != "")]["preferred_score"]
+            chosen = sub.mode().iloc[0] if len(sub) else ""
+        rows.append({"task": task, "task_type": group["task_type"].iloc[0], "preferred_metric": chosen})
+    out = pd.DataFrame(rows)
+    out["kind"] = out["preferred_metric"].map(lambda m: metric_kind(m) if m else "unknown (programmatic)")
+    return out
+
+
+def wei_emergent_tasks() -> pd.DataFrame:
+    """Wei (2022)'s hand-annotated emergent BIG-Bench entries (48 of 67 available), with preferred metrics joined."""
+    wei = data.read_csv("wei/emergent_tasks").rename(columns={"task_folder_guess": "task"})
+    return wei.merge(preferred_metric_per_task(), on="task", how="left")
+
+
+def json_task_examples(key: str) -> pd.DataFrame:
+    """The examples of a registered BIG-bench task.json: input, target, target_scores (dict option -> score)."""
+    doc = json.loads(data.path(key).read_text(encoding="utf-8"))
+    examples = pd.DataFrame(doc["examples"])
+    missing = {"input", "target_scores"} - set(examples.columns)
+    if missing:
+        raise ValueError(f"{key}: examples lack {sorted(missing)} (not a multiple-choice JSON task)")
+    return examples
+
+
+# --- Lu et al. (ACL 2024) -------------------------------------------------------------------------------------
+
+# Parameter counts of the models in Lu et al.'s table (public model cards), and the family each belongs to.
+LU_MODELS: dict[str, tuple[str, float]] = {
+    "gpt2": ("GPT-2", 124e6), "gpt2-xl": ("GPT-2", 1.5e9),
+    "Rachneet/gpt2-alpaca": ("GPT-2 + Alpaca", 124e6), "Rachneet/gpt2-xl-alpaca": ("GPT-2 + Alpaca", 1.5e9),
+    "t5-small": ("T5", 60e6), "t5-large": ("T5", 770e6),
+    "google/flan-t5-small": ("Flan-T5", 77e6), "google/flan-t5-large": ("Flan-T5", 783e6),
+    "tiiuae/falcon-7b": ("Falcon", 7e9), "tiiuae/falcon-40b": ("Falcon", 40e9),
+    "tiiuae/falcon-7b-instruct": ("Falcon-instruct", 7e9), "tiiuae/falcon-40b-instruct": ("Falcon-instruct", 40e9),
+    "models--llama/7B": ("LLaMA", 7e9), "models--llama/13B": ("LLaMA", 13e9), "models--llama/30B": ("LLaMA", 30e9),
+    "chavinlo/alpaca-native": ("Alpaca", 7e9), "chavinlo/alpaca-13b": ("Alpaca", 13e9),
+    "EleutherAI/gpt-j-6b": ("GPT-J", 6e9), "togethercomputer/GPT-JT-6B-v1": ("GPT-JT", 6e9),
+}
+LU_METRICS = {"exact_match_accuracy": "exact match", "edit_distance": "edit distance",
+              "bert_score_accuracy": "BERTScore accuracy"}
+
+
+def lu_scores() -> pd.DataFrame:
+    """Lu et al.'s runs in long format: task, family, model, params, prompt_type, shots, seed, metric, value.
+
+    -100 ("not computed") is dropped; runs of models without a known size (OpenAI API models) are dropped too.
+    """
+    raw = data.read_csv("ukplab/evaluation_scores")
+    raw = raw[raw["model"].isin(LU_MODELS)].copy()
+    raw["family"] = raw["model"].map(lambda m: LU_MODELS[m][0])
+    raw["params"] = raw["model"].map(lambda m: LU_MODELS[m][1])
+    raw["task"] = raw["filename"].str.replace("/task.json", "", regex=False)
+    long = raw.melt(id_vars=["task", "family", "model", "params", "prompt_type", "number_of_shots", "seed"],
+                    value_vars=list(LU_METRICS), var_name="metric", value_name="value")
+    long = long[long["value"] != -100].rename(columns={"number_of_shots": "shots"})
+    long["metric"] = long["metric"].map(LU_METRICS)
+    long["higher_is_better"] = long["metric"] != "edit distance"
+    return long.reset_index(drop=True)
+
+
+# --- Ruan et al. (2024), Observational Scaling Laws -----------------------------------------------------------
+
+RUAN_COLUMNS = {
+    "parsinlu_qa_2_acc": ("parsinlu_qa", "accuracy"),
+    "word_unscrambling_2_exact_match": ("word_unscrambling", "exact match"),
+    "ipa_transliterate_2_exact_match": ("ipa_transliterate", "exact match"),
+    "ipa_transliterate_2_bleu": ("ipa_transliterate", "BLEU"),
+    "arithmetic_3ds_2_acc": ("arithmetic 3-digit subtraction", "accuracy"),
+    "arithmetic_3da_2_acc": ("arithmetic 3-digit addition", "accuracy"),
+    "arithmetic_2dm_2_acc": ("arithmetic 2-digit multiplication", "accuracy"),
+    "arithmetic_2da_2_acc": ("arithmetic 2-digit addition", "accuracy"),
+}
+
+
+def ruan_scores() -> pd.DataFrame:
+    """Ruan et al.'s emergent-task scores in long format with each model's family, parameters and training FLOPs."""
+    scores = data.read_csv("obsscaling/emergent")
+    meta = data.read_csv("obsscaling/benchmark")[["Model", "Model Family", "Model Size (B)", "FLOPs (1E21)"]]
+    merged = scores.merge(meta, on="Model", how="left", validate="one_to_one")
+    if merged["Model Family"].isna().any():
+        raise data.DataFileError("Ruan et al. tables do not join on Model")
+    long = merged.melt(id_vars=["Model", "Model Family", "Model Size (B)", "FLOPs (1E21)"],
+                       value_vars=list(RUAN_COLUMNS), var_name="column", value_name="value").dropna(subset=["value"])
+    long["task"] = long["column"].map(lambda c: RUAN_COLUMNS[c][0])
+    long["metric"] = long["column"].map(lambda c: RUAN_COLUMNS[c][1])
+    long = long.rename(columns={"Model": "model", "Model Family": "family"})
+    long["params"] = long["Model Size (B)"] * 1e9
+    long["flops"] = long["FLOPs (1E21)"] * 1e21
+    long["higher_is_better"] = True
+    return long[["task", "family", "model", "params", "flops", "metric", "value", "higher_is_better"]]
+
+
+# --- BIG-bench official results files ----------------------------------------------------------------------------
+
+RESULTS_COLUMNS = ["task", "model_family", "model_name", "total_params", "non_embedding_params", "shots", "subtask",
+                   "metric", "value", "preferred_score"]
+
+
+def load_results_file(path: str | Path) -> pd.DataFrame:
+    """One BIG-bench ``scores_<model>.json`` as a long table (one row per score-dict entry)."""
+    path = Path(path)
+    try:
+        doc = json.loads(path.read_text())
+        model, scores = doc["model"], doc["scores"]
+        task = doc.get("task", {}).get("task_name", path.parent.parent.name)
+    except (json.JSONDecodeError, KeyError, TypeError) as exc:
+        raise ValueError(f"{path} is not a BIG-bench results file ({exc})") from exc
+    rows = []
+    for s in scores:
+        for metric, value in s["score_dict"].items():
+            rows.append({"task": task, "model_family": model["model_family"], "model_name": model["model_name"],
+                         "total_params": model.get("total_params"),
+                         "non_embedding_params": model.get("non_embedding_params"),
+                         "shots": s.get("number_of_shots"), "subtask": s.get("subtask_description", ""),
+                         "metric": metric, "value": value, "preferred_score": s.get("preferred_score")})
+    return pd.DataFrame(rows, columns=RESULTS_COLUMNS)
+
+
+def load_results_dir(root: str | Path) -> pd.DataFrame:
+    """Every results file under ``<root>/benchmark_tasks/*/results/`` (a BIG-bench checkout), concatenated."""
+    files = sorted(Path(root).glob("benchmark_tasks/*/results/scores_*.json"))
+    if not files:
+        raise FileNotFoundError(f"no benchmark_tasks/*/results/scores_*.json under {root}")
+    return pd.concat([load_results_file(f) for f in files], ignore_index=True)
+
+
+# --- multiple comparisons ----------------------------------------------------------------------------------------
+
+def null_emergence_scores(n_series: int, n_sizes: np.ndarray, noise_sd: float, rng: np.random.Generator
+                          ) -> np.ndarray:
+    """Emergence scores of pure-noise curves: no true change with scale, Gaussian measurement noise only.
+
+    ``n_sizes`` gives the number of model sizes of each series (cycled); scores are computed per length group.
+    """
+    from .emergence import emergence_scores
+
+    sizes = np.resize(np.asarray(n_sizes), n_series)
+    out = np.empty(n_series)
+    for k in np.unique(sizes):
+        idx = np.flatnonzero(sizes == k)
+        y = rng.normal(0.0, noise_sd, size=(idx.size, int(k)))
+        out[idx] = emergence_scores(np.arange(int(k)), y)
+    return out

@@ -1,0 +1,1 @@
+"""Model families trained by the book (small enough for a laptop CPU)."""
