@@ -1,7 +1,8 @@
 """Command line: ``python -m mirage_utils arithmetic run --config configs/arithmetic.json``.
 
 ``run`` trains the whole family and evaluates it, writing the artifact tables; ``evaluate`` re-scores saved
-weights; ``--smoke`` swaps in the tiny test config (under a minute on a laptop CPU).
+weights; ``checkpoints`` scores every saved checkpoint on the redefined-operator tasks; ``--smoke`` swaps in the
+tiny test config (under a minute on a laptop CPU).
 """
 
 from __future__ import annotations
@@ -29,6 +30,13 @@ def _arithmetic(args: argparse.Namespace) -> int:
     if args.device == "cuda" and not torch.cuda.is_available():
         print("--device cuda requested but no CUDA device is available", file=sys.stderr)
         return 2
+    if args.action == "checkpoints":
+        table = tr.evaluate_checkpoints(cfg, REPO_ROOT / "data" / "checkpoints" / "arithmetic", device=args.device,
+                                        progress=not args.quiet)
+        out.mkdir(parents=True, exist_ok=True)
+        table.to_csv(out / "checkpoint_eval.csv", index=False)
+        print(f"wrote {out / 'checkpoint_eval.csv'}")
+        return 0
     if args.action == "run":
         ckpt = None if args.no_checkpoints else REPO_ROOT / "data" / "checkpoints" / "arithmetic"
         files = tr.run_family(cfg, out, args.device, ckpt, progress=not args.quiet)
@@ -48,7 +56,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m mirage_utils", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="experiment", required=True)
     ar = sub.add_parser("arithmetic", help="the GPT arithmetic family (Chapter 2)")
-    ar.add_argument("action", choices=["run", "evaluate"], help="run: train + evaluate; evaluate: saved weights")
+    ar.add_argument("action", choices=["run", "evaluate", "checkpoints"],
+                    help="run: train + evaluate; evaluate: saved weights; checkpoints: redefined-operator tasks at "
+                         "every saved checkpoint (Chapter 6)")
     ar.add_argument("--config", default=str(REPO_ROOT / "configs" / "arithmetic.json"))
     ar.add_argument("--smoke", action="store_true", help="tiny config for tests (< 60 s)")
     ar.add_argument("--device", default="cpu", choices=["cpu", "cuda"])

@@ -8,9 +8,13 @@ below is a function of ``p`` only, so any sharpness in it comes from the metric,
 from __future__ import annotations
 
 import numpy as np
+from typing import TYPE_CHECKING
 from numpy.typing import ArrayLike, NDArray
 
 from ._validation import as_float_array, positive, positive_int, probability
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 FloatArray = NDArray[np.float64]
 
@@ -113,3 +117,25 @@ def fit_power_law(n_params: ArrayLike, loss: ArrayLike) -> tuple[float, float]:
         raise ValueError(f"loss does not fall with n_params (fitted alpha = {alpha:.3g} >= 0)")
     # intercept = -alpha * log c
     return float(np.exp(-intercept / alpha)), float(alpha)
+
+
+def params_tokens_regression(table: "pd.DataFrame", y: str, params: str = "n_params", tokens: str = "tokens"
+                             ) -> "pd.DataFrame":
+    """Michaelov & Bergen's test for inverse scaling over training: OLS of ``y`` on log10(parameters),
+    log10(training tokens) and their interaction. Returns coefficient, standard error, t, p and df per term.
+
+    A negative interaction means larger models gain less (or lose) as training goes on.
+    """
+    import pandas as pd
+    import statsmodels.formula.api as smf
+
+    missing = [c for c in (y, params, tokens) if c not in table.columns]
+    if missing:
+        raise ValueError(f"columns not in the table: {missing}")
+    d = pd.DataFrame({"y": table[y].astype(float), "log_params": np.log10(positive(table[params], params)),
+                      "log_tokens": np.log10(positive(table[tokens], tokens))})
+    if len(d) < 5:
+        raise ValueError("need at least 5 rows (model x checkpoint) to fit 4 coefficients")
+    fit = smf.ols("y ~ log_params * log_tokens", data=d).fit()
+    return pd.DataFrame({"coef": fit.params, "std_err": fit.bse, "t": fit.tvalues, "p": fit.pvalues,
+                         "df_resid": fit.df_resid})

@@ -124,3 +124,45 @@ def test_smoke_config_end_to_end(tmp_path):
     pd.testing.assert_frame_equal(pd.read_csv(again / "metrics.csv"), metrics)
     # saved fp16 weights reload and re-evaluate
     assert cli(["arithmetic", "evaluate", "--smoke", "--out", str(again), "--quiet"]) == 0
+
+
+@pytest.mark.parametrize("name", sorted(ar.REDEFINITIONS))
+def test_redefined_tasks(name):
+    d = ar.redefined_test_set(name, 50, rng(0), 7, 0.5)
+    meaning = ar.REDEFINITIONS[name][1]
+    a, b = d["a"], d["b"]
+    expected = {"+": a + b, "-": a - b, "*": a * b}[meaning]
+    assert d["target"] == [str(v) for v in expected]
+    assert all(int(t) >= 0 for t in d["target"])
+    assert ar.is_test_pair(a, b, 7, 0.5).all() or meaning == "-"  # subtraction swaps operands so that a >= b
+    for prompt in d["prompt"]:
+        shots = prompt[1:].split(ar.EOS)[:2]
+        for shot in shots:
+            lhs, answer = shot.split("=")
+            x, y = (int(v) for v in lhs.replace("*", "+").split("+"))
+            assert int(answer) == {"+": x + y, "-": x - y, "*": x * y}[meaning]
+
+
+def test_params_tokens_regression_recovers_an_interaction():
+    from mirage_utils import scaling
+
+    gen = rng(1)
+    params, tokens = np.meshgrid(np.logspace(3, 6, 5), np.logspace(4, 7, 6))
+    lp, lt = np.log10(params.ravel()), np.log10(tokens.ravel())
+    y = 0.1 * lp + 0.2 * lt - 0.05 * lp * lt + gen.normal(0, 0.01, lp.size)
+    fit = scaling.params_tokens_regression(pd.DataFrame({"n_params": params.ravel(), "tokens": tokens.ravel(), "y": y}), "y")
+    assert fit.loc["log_params:log_tokens", "coef"] == pytest.approx(-0.05, abs=0.01)
+    assert fit.loc["log_params:log_tokens", "p"] < 1e-6
+    with pytest.raises(ValueError, match="columns"):
+        scaling.params_tokens_regression(pd.DataFrame({"y": y}), "y")
+
+
+def test_checkpoint_evaluation_smoke(tmp_path):
+    cfg = tr.FamilyConfig.from_dict(json.loads(open("configs/arithmetic_smoke.json").read()))
+    tr.run_family(cfg, tmp_path / "art", "cpu", tmp_path / "ckpt", progress=False)
+    table = tr.evaluate_checkpoints(cfg, tmp_path / "ckpt", n_per_task=5, progress=False)
+    assert set(table["task"]) == set(ar.REDEFINITIONS)
+    assert table.groupby("model")["step"].nunique().min() >= 2
+    assert table["prior_match"].between(0, 1).all()
+    with pytest.raises(FileNotFoundError):
+        tr.evaluate_checkpoints(cfg, tmp_path / "nowhere", progress=False)

@@ -160,3 +160,46 @@ def answer_mask(ids: NDArray[np.int64]) -> NDArray[np.bool_]:
         in_answer = np.where(ids[:, j] == eq, True, np.where(ids[:, j] == eos, False, in_answer))
         mask[:, j] = in_answer & (ids[:, j + 1] != PAD_ID)
     return mask
+
+
+# --- Redefined operators (in the spirit of REDEFINE-MATH, McKenzie et al. 2022) --------------------------------
+# The in-context examples give an operator a meaning other than the one training taught; following the context
+# means answering with the redefined result. Controls keep the standard meaning in the same format.
+
+REDEFINITIONS: dict[str, tuple[str, str]] = {
+    # name: (task whose format and operands are used, meaning shown in context)
+    "times_as_plus": ("multiplication", "+"),
+    "plus_as_minus": ("addition_4digit", "-"),
+    "times_control": ("multiplication", "*"),
+    "plus_control": ("addition_4digit", "+"),
+}
+
+
+def _apply(op: str, a: NDArray[np.int64], b: NDArray[np.int64]) -> NDArray[np.int64]:
+    return {"+": a + b, "-": a - b, "*": a * b}[op]
+
+
+def redefined_test_set(name: str, n: int, rng: np.random.Generator, split_seed: int, test_fraction: float
+                       ) -> dict[str, object]:
+    """Held-out problems whose 2 shots and query use the operator with the meaning given by ``REDEFINITIONS``.
+
+    Returns columns for :func:`evaluation.score_problems` (prompt, target = the in-context answer) plus the answer
+    the trained meaning would give (``prior_target``). Subtraction uses a >= b so that no answer is negative.
+    """
+    if name not in REDEFINITIONS:
+        raise ValueError(f"unknown redefinition {name!r}; known: {sorted(REDEFINITIONS)}")
+    task_name, meaning = REDEFINITIONS[name]
+    task = get_task(task_name)
+    a, b = sample_pairs(task, n, rng, "test", split_seed, test_fraction)
+    sa, sb = sample_pairs(task, N_SHOTS * n, rng, "train", split_seed, test_fraction)
+    sa, sb = sa.reshape(n, N_SHOTS), sb.reshape(n, N_SHOTS)
+    if meaning == "-":
+        a, b = np.maximum(a, b), np.minimum(a, b)
+        sa, sb = np.maximum(sa, sb), np.minimum(sa, sb)
+    shot_answers = _apply(meaning, sa, sb)
+    prompts_ = [BOS + "".join(f"{sa[i, k]}{task.op}{sb[i, k]}={shot_answers[i, k]}{EOS}" for k in range(N_SHOTS))
+                + f"{a[i]}{task.op}{b[i]}=" for i in range(n)]
+    target = [str(int(v)) for v in _apply(meaning, a, b)]
+    prior = [str(int(v)) for v in task.answer(a, b)]
+    return {"task": name, "a": a, "b": b, "prompt": prompts_, "target": target, "prior_target": prior,
+            "target_length": [len(t) for t in target]}

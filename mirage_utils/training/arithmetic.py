@@ -267,3 +267,53 @@ def load_family(config_path: Path, out_dir: Path | None = None) -> tuple[FamilyC
     cfg = FamilyConfig.from_dict(json.loads(Path(config_path).read_text()))
     weights = (out_dir or artifact_dir(cfg)) / "weights"
     return cfg, {s.name: load_model(s, cfg, weights / f"{s.name}.pt") for s in cfg.models}
+
+
+def evaluate_checkpoints(cfg: FamilyConfig, checkpoint_root: Path, n_per_task: int = 300, device: str = "cpu",
+                         progress: bool = True) -> pd.DataFrame:
+    """Every saved checkpoint of every size on the redefined-operator tasks and their controls (one row per
+    model x checkpoint x task): exact match and TED against the in-context answer, the probability of its digits,
+    and how often the model gave the answer its training meaning would give instead."""
+    from .. import evaluation
+
+    gen = rng(cfg.seed + 3)
+    tests = pd.concat([pd.DataFrame(ar.redefined_test_set(name, n_per_task, gen, cfg.split_seed, cfg.test_fraction))
+                       for name in ar.REDEFINITIONS], ignore_index=True)
+    rows = []
+    ckpts = [(spec, path) for spec in cfg.models
+             for path in sorted((checkpoint_root / cfg.name / spec.name).glob("step_*.pt"))]
+    if not ckpts:
+        raise FileNotFoundError(f"no checkpoints under {checkpoint_root / cfg.name}: run "
+                                "`python -m mirage_utils arithmetic run` (it saves them) first")
+    for spec, path in tqdm(ckpts, desc="checkpoints", disable=not progress):
+        state = torch.load(path, map_location="cpu")
+        model = build_model(spec, cfg, cfg.seed)
+        model.load_state_dict(state["state_dict"])
+        scored = evaluation.score_problems(model.to(device), tests, device)
+        scored["prior_match"] = scored["output"].to_numpy() == tests["prior_target"].to_numpy()
+        summary = evaluation.summarise(scored, ["task"])
+        summary["prior_match"] = scored.groupby("task", sort=True)["prior_match"].mean().to_numpy()
+        summary.insert(0, "model", spec.name)
+        summary.insert(1, "n_params", model.n_params())
+        summary.insert(2, "step", int(state["step"]))
+        summary.insert(3, "tokens", int(state["tokens"]))
+        rows.append(summary)
+    return pd.concat(rows, ignore_index=True)
+
+
+def load_checkpoint_eval(config_path: Path) -> pd.DataFrame:
+    """The redefined-operator scores at every checkpoint; ``MIRAGE_RETRAIN=1`` recomputes them from the checkpoints
+    (which ``run`` saves under data/checkpoints/) first."""
+    import json
+    import os
+
+    from ..data import REPO_ROOT
+
+    cfg = FamilyConfig.from_dict(json.loads(Path(config_path).read_text()))
+    path = artifact_dir(cfg) / "checkpoint_eval.csv"
+    if os.environ.get(RETRAIN_ENV) == "1":
+        evaluate_checkpoints(cfg, REPO_ROOT / "data" / "checkpoints" / "arithmetic").to_csv(path, index=False)
+    if not path.exists():
+        raise FileNotFoundError(f"{path} missing: run `python -m mirage_utils arithmetic checkpoints --config "
+                                f"{config_path}` (after `... arithmetic run`, which saves the checkpoints)")
+    return pd.read_csv(path)
