@@ -11,7 +11,6 @@ Without --sdist, pip fetches the 358 MB archive from the package index (see fetc
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import subprocess
 import sys
@@ -40,14 +39,6 @@ def fetch_sdist(folder: Path) -> Path:
     subprocess.run([*pip, "install", "-q", "pip==23.2.1"], check=True)
     subprocess.run([*pip, "download", "--no-deps", "-d", str(folder), "bigbench==1.0.0"], check=True)
     return next(folder.glob("bigbench-1.0.0.tar.gz"))
-
-
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def json_row(task: str, subtask: str, doc: dict) -> dict:
@@ -96,7 +87,7 @@ def main() -> int:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         sdist = args.sdist or fetch_sdist(Path(tmp))
-        if sha256(sdist) != SDIST_SHA256:
+        if data.sha256_of(sdist) != SDIST_SHA256:
             print(f"{sdist}: SHA-256 differs from the recorded {SDIST_SHA256}", file=sys.stderr)
             return 1
         table = derive(sdist, args.out)
@@ -105,7 +96,7 @@ def main() -> int:
     status = 0
     for key in ("bigbench/task_metadata", "bigbench/2_digit_multiplication", "bigbench/4_digit_addition"):
         rel = data.REGISTRY[key].path.removeprefix("bigbench-pypi-tasks/")
-        same = sha256(args.out / rel) == data.REGISTRY[key].sha256
+        same = data.sha256_of(args.out / rel) == data.REGISTRY[key].sha256
         print(f"{rel}: {'identical to' if same else 'DIFFERS from'} the registered file")
         status |= 0 if same else 1
     return status
