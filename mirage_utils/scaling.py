@@ -139,3 +139,18 @@ def params_tokens_regression(table: "pd.DataFrame", y: str, params: str = "n_par
     fit = smf.ols("y ~ log_params * log_tokens", data=d).fit()
     return pd.DataFrame({"coef": fit.params, "std_err": fit.bse, "t": fit.tvalues, "p": fit.pvalues,
                          "df_resid": fit.df_resid})
+
+
+def crossing(x: ArrayLike, y: ArrayLike, level: float) -> float:
+    """First x at which the (noisy, rising) curve y reaches ``level``, by linear interpolation; NaN if it never does."""
+    xs, ys = as_float_array(x, "x"), as_float_array(y, "y")
+    if xs.shape != ys.shape or xs.ndim != 1:
+        raise ValueError("x and y must be 1-D arrays of the same length")
+    hit = np.flatnonzero(ys >= level)
+    if hit.size == 0:
+        return float("nan")
+    i = int(hit[0])
+    if i == 0:
+        return float(xs[0])
+    return float(xs[i - 1] + (level - ys[i - 1]) * (xs[i] - xs[i - 1]) / (ys[i] - ys[i - 1]))
+

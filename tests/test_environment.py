@@ -43,3 +43,11 @@ def test_readme_and_ci_commands():
     assert "make book" in readme and "make test" in readme
     ci = (ROOT / ".ci" / "run").read_text()
     assert "make test" in ci and "make book" in ci
+
+
+def test_binder_uses_the_same_environment():
+    """Binder reads .binder/ (and then ignores the root files): its environment must be the root one, verbatim."""
+    root = Path(__file__).resolve().parents[1]
+    assert (root / ".binder" / "environment.yml").read_text() == (root / "environment.yml").read_text()
+    assert "datasets install" in (root / ".binder" / "postBuild").read_text()
+    assert "dataset-fashion-mnist" in (root / ".binder" / "apt.txt").read_text()

@@ -41,3 +41,29 @@ def test_every_chapter_is_in_the_toc():
     toc = (ROOT / "_toc.yml").read_text()
     for md in CHAPTERS:
         assert f"notebooks/{md.stem}" in toc, f"{md.name} is not in _toc.yml"
+
+
+def _repository_url() -> str:
+    import yaml
+
+    return yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]["url"]
+
+
+@pytest.mark.parametrize("md", CHAPTERS, ids=lambda p: p.name)
+def test_course_boxes(md):
+    """Every chapter tells a reader what to take away and exactly how to run it (issue: course use)."""
+    text = md.read_text()
+    assert "```{admonition} What you should take away\n:class: important" in text, md.name
+    box = text[text.index("{admonition} Run it yourself"):]
+    box = box[: box.index("````\n")]
+    assert f"jupyter execute notebooks/{md.stem}.ipynb" in box and "seconds" in box, md.name
+
+
+@pytest.mark.parametrize("md", CHAPTERS, ids=lambda p: p.name)
+def test_first_code_cell_installs_only_when_needed(md):
+    """Colab opens the .ipynb: its first code cell must install the package, hidden in the book, no-op when present."""
+    nb = jupytext.read(md)
+    first = next(c for c in nb.cells if c.cell_type == "code")
+    assert "remove-cell" in first.metadata.get("tags", []), md.name
+    assert 'importlib.util.find_spec("mirage_utils") is None' in first.source, md.name
+    assert f'REPO_URL = "{_repository_url()}"' in first.source, f"{md.name}: install URL differs from _config.yml"

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import torch
 from torch.nn import functional as F
-from tqdm.auto import tqdm
+from tqdm import tqdm  # console bars: tqdm.auto warns in kernels without ipywidgets
 
 from ..models.gpt import GPT, GPTConfig, flops_per_token
 from ..seeding import rng, torch_generator

@@ -1,0 +1,122 @@
+"""Per-size outcomes of the book's vision families, turned into smooth and sharp metrics with confidence intervals.
+
+The artifact tables hold one column per run (``<family>-<size>_s<seed>``); here runs of the same size are pooled over
+seeds, so each size gets one array of per-example outcomes, which :mod:`mirage_utils.diagnosis` and the figures use.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from .diagnosis import Curve, binary_curve, mean_curve
+from .metrics import subset_accuracy
+from .seeding import rng
+
+_RUN = re.compile(r"^(?P<family>[a-z]+)-(?P<size>\d+)_s(?P<seed>\d+)$")
+
+
+def run_columns(table: pd.DataFrame, family: str) -> dict[int, list[str]]:
+    """Size index -> that size's run columns (sorted by seed)."""
+    out: dict[int, list[str]] = {}
+    for col in table.columns:
+        m = _RUN.match(str(col))
+        if m and m["family"] == family:
+            out.setdefault(int(m["size"]), []).append(col)
+    if not out:
+        raise ValueError(f"no run columns for family {family!r} in the table")
+    return {k: sorted(v, key=lambda c: int(_RUN.match(c)["seed"])) for k, v in sorted(out.items())}
+
+
+def correct_by_size(predictions: pd.DataFrame, family: str) -> dict[int, NDArray[np.bool_]]:
+    """Size index -> boolean matrix (n_examples, n_seeds): prediction equals the label."""
+    if "label" not in predictions.columns:
+        raise ValueError("the predictions table needs a 'label' column")
+    label = predictions["label"].to_numpy()
+    return {k: np.column_stack([predictions[c].to_numpy() == label for c in cols])
+            for k, cols in run_columns(predictions, family).items()}
+
+
+def subset_outcomes(correct: NDArray[np.bool_], k: int, seed: int = 0) -> NDArray[np.float64]:
+    """App. B's subset accuracy per group: 1 if all k images of a group are right. Groups are disjoint k-tuples of a
+    seeded permutation of the test set (the same for every model), taken for each seed's run and pooled."""
+    if correct.ndim != 2 or k < 1 or k > correct.shape[0]:
+        raise ValueError("correct must be (n_examples, n_runs) and 1 <= k <= n_examples")
+    order = rng(seed).permutation(correct.shape[0])
+    usable = (correct.shape[0] // k) * k
+    groups = correct[order[:usable]].T.reshape(correct.shape[1], -1, k)
+    return groups.all(axis=2).ravel().astype(np.float64)
+
+
+def sequence_outcomes(predictions: pd.DataFrame, length: int, family: str = "sequence") -> dict[int, NDArray]:
+    """Size index -> per (sequence, seed) 1 if the first ``length`` images of the test sequence are all right."""
+    if not {"sequence", "position", "label"} <= set(predictions.columns):
+        raise ValueError("the predictions table needs sequence, position and label columns")
+    if not 1 <= length <= int(predictions["position"].max()):
+        raise ValueError(f"length must be between 1 and {int(predictions['position'].max())}")
+    first = predictions[predictions["position"] <= length].sort_values(["sequence", "position"])
+    out = {}
+    for size, correct in correct_by_size(first, family).items():
+        per_seq = correct.reshape(-1, length, correct.shape[1])  # (n_seq, length, seeds)
+        out[size] = per_seq.all(axis=1).T.ravel().astype(np.float64)
+    return out
+
+
+def subset_accuracy_check(correct: NDArray[np.bool_], k: int, seed: int = 0) -> float:
+    """Same quantity through :func:`mirage_utils.metrics.subset_accuracy` (used by the tests as a cross-check)."""
+    order = rng(seed).permutation(correct.shape[0])
+    usable = (correct.shape[0] // k) * k
+    return float(np.mean([subset_accuracy(correct[order[:usable], j], k) for j in range(correct.shape[1])]))
+
+
+def curves_table(runs: pd.DataFrame, curves: dict[str, Curve]) -> pd.DataFrame:
+    """Long table (metric, size_index, params, mean, lo, hi) for plotting several curves of one family."""
+    params = runs.groupby("size_index")["params"].first()
+    rows = []
+    for name, curve in curves.items():
+        for i, (m, lo, hi) in enumerate(zip(curve.mean, curve.lo, curve.hi)):
+            rows.append({"metric": name, "size_index": i, "params": int(params.iloc[i]), "mean": m, "lo": lo, "hi": hi})
+    return pd.DataFrame(rows)
+
+
+def binary_by_size(outcomes: dict[int, NDArray]) -> Curve:
+    """Wilson-interval curve over sizes from a size -> 0/1 outcomes mapping."""
+    return binary_curve([outcomes[k] for k in sorted(outcomes)])
+
+
+def mean_by_size(values: dict[int, NDArray], higher_is_better: bool = True) -> Curve:
+    """Student-t-interval curve over sizes from a size -> per-example values mapping."""
+    return mean_curve([np.asarray(values[k]).ravel() for k in sorted(values)], higher_is_better)
+
+
+def per_run(table: pd.DataFrame, family: str, runs: pd.DataFrame) -> pd.DataFrame:
+    """One row per run: size index, seed, params and the run's smooth metric (accuracy, or mean squared error for the
+    autoencoder, whose table holds per-image errors instead of predictions)."""
+    rows = []
+    for size, cols in run_columns(table, family).items():
+        for col in cols:
+            seed = int(_RUN.match(col)["seed"])
+            if "label" in table.columns:
+                value, metric = float((table[col] == table["label"]).mean()), "accuracy"
+            else:
+                value, metric = float(table[col].mean()), "mean squared error"
+            rows.append({"size_index": size, "seed": seed, metric: value})
+    out = pd.DataFrame(rows)
+    params = runs.groupby("size_index")["params"].first()
+    return out.assign(params=out["size_index"].map(params))
+
+
+def monotone_within_noise(per_run_table: pd.DataFrame, metric: str, higher_is_better: bool = True,
+                          z: float = 2.0) -> pd.DataFrame:
+    """Each step to the next size: change of the seed-mean and whether it is >= -z standard errors of that change
+    (i.e. no step gets worse by more than seed noise explains)."""
+    g = per_run_table.groupby("size_index")[metric].agg(["mean", "std", "count"]).sort_index()
+    se = np.sqrt(g["std"].fillna(0) ** 2 / g["count"])
+    sign = 1.0 if higher_is_better else -1.0
+    change = sign * g["mean"].diff().iloc[1:]
+    noise = np.sqrt(se.iloc[1:].to_numpy() ** 2 + se.iloc[:-1].to_numpy() ** 2)
+    return pd.DataFrame({"from size": g.index[:-1], "to size": g.index[1:], "improvement": change.to_numpy(),
+                         "seed noise (1 se)": noise, "ok": change.to_numpy() >= -z * noise})

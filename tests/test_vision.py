@@ -1,0 +1,91 @@
+"""Vision models, the family helpers, and the vision pipeline end to end (smoke config)."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from mirage_utils import families
+from mirage_utils.__main__ import main as cli
+from mirage_utils.models.vision import LeNet, SequenceClassifier, ShallowAutoencoder, n_params
+from mirage_utils.training import vision as tv
+
+
+def test_lenet5_has_the_classic_parameter_count():
+    assert n_params(LeNet((6, 16, 120, 84))) == 61706
+    assert LeNet((1, 1, 2, 2))(torch.zeros(3, 1, 28, 28)).shape == (3, 10)
+    with pytest.raises(ValueError):
+        LeNet((6, 16, 120))
+
+
+def test_autoencoder_output_in_unit_interval():
+    out = ShallowAutoencoder(3 * 32 * 32, 4)(torch.rand(2, 3, 32, 32))
+    assert out.shape == (2, 3, 32, 32) and out.min() >= 0 and out.max() <= 1
+
+
+def test_sequence_classifier_is_causal_and_never_sees_the_answer():
+    torch.manual_seed(0)
+    model = SequenceClassifier(20, 16, 1, 2, max_len=5).eval()
+    x, y = torch.rand(2, 5, 1, 28, 28), torch.randint(0, 20, (2, 5))
+    base = model(x, y)
+    y2 = y.clone()
+    y2[:, 2] = (y[:, 2] + 1) % 20  # change label 3: predictions for images 1-3 must not move
+    x2 = x.clone()
+    x2[:, 4] = torch.rand(2, 1, 28, 28)  # change image 5: predictions for images 1-4 must not move
+    torch.testing.assert_close(model(x, y2)[:, :3], base[:, :3])
+    torch.testing.assert_close(model(x2, y)[:, :4], base[:, :4])
+    assert not torch.allclose(model(x, y2)[:, 3:], base[:, 3:])
+
+
+def _toy_predictions():
+    label = np.array([0, 1, 2, 3, 4, 5], dtype=np.int8)
+    return pd.DataFrame({"label": label, "lenet-0_s0": [0, 1, 9, 9, 4, 5], "lenet-0_s1": label,
+                         "lenet-1_s0": label, "lenet-1_s1": label})
+
+
+def test_correct_by_size_and_subset_outcomes():
+    correct = families.correct_by_size(_toy_predictions(), "lenet")
+    assert correct[0].shape == (6, 2) and correct[0][:, 0].sum() == 4 and correct[1].all()
+    out = families.subset_outcomes(correct[0], 2, seed=0)
+    assert out.shape == (6,) and set(out) <= {0.0, 1.0}
+    # Same permutation and grouping as metrics.subset_accuracy.
+    assert out.mean() == pytest.approx(families.subset_accuracy_check(correct[0], 2, seed=0))
+    assert families.subset_outcomes(correct[1], 3).all()
+    with pytest.raises(ValueError):
+        families.subset_outcomes(correct[0], 7)
+    with pytest.raises(ValueError, match="no run columns"):
+        families.run_columns(_toy_predictions(), "sequence")
+
+
+def test_sequence_outcomes_all_first_L_right():
+    table = pd.DataFrame({"sequence": [0, 0, 0, 1, 1, 1], "position": [1, 2, 3] * 2, "label": [1, 2, 3, 4, 5, 6],
+                          "sequence-0_s0": [1, 2, 0, 4, 5, 6]})
+    assert families.sequence_outcomes(table, 2)[0].tolist() == [1.0, 1.0]
+    assert families.sequence_outcomes(table, 3)[0].tolist() == [0.0, 1.0]
+    with pytest.raises(ValueError):
+        families.sequence_outcomes(table, 4)
+
+
+def test_monotone_within_noise_flags_a_real_drop():
+    good = pd.DataFrame({"size_index": [0, 0, 1, 1, 2, 2], "accuracy": [0.5, 0.52, 0.6, 0.61, 0.7, 0.72]})
+    assert families.monotone_within_noise(good, "accuracy")["ok"].all()
+    bad = good.assign(accuracy=[0.5, 0.52, 0.9, 0.91, 0.6, 0.61])
+    assert not families.monotone_within_noise(bad, "accuracy")["ok"].iloc[1]
+
+
+@pytest.mark.slow
+def test_vision_smoke_config_end_to_end(tmp_path):
+    """`python -m mirage_utils vision run --smoke` writes every table; the same seed gives the same tables."""
+    assert cli(["vision", "run", "--smoke", "--out", str(tmp_path / "a"), "--quiet"]) == 0
+    assert cli(["vision", "run", "--smoke", "--out", str(tmp_path / "b"), "--quiet", "--family", "lenet"]) == 0
+    art = tv.load_artifacts(tmp_path / "a")
+    cfg = tv.VisionConfig.load(tmp_path / "a" / "config.json")
+    assert len(art["runs_lenet"]) == len(cfg.lenet_widths) * len(cfg.seeds)
+    assert art["lenet"].shape == (cfg.test_limit, 1 + len(cfg.lenet_widths) * len(cfg.seeds))
+    assert art["autoencoder"].shape[0] == min(cfg.ae_test, cfg.test_limit) and (art["autoencoder"].to_numpy() >= 0).all()
+    assert len(art["sequence"]) == cfg.seq_test_sequences * cfg.seq_len
+    assert art["runs_sequence"]["dataset"].iloc[0] == "MNIST + Fashion-MNIST (20 classes) [substitute for Omniglot]"
+    again = pd.read_parquet(tmp_path / "b" / "lenet_predictions.parquet")
+    pd.testing.assert_frame_equal(again, art["lenet"])
+    with pytest.raises(FileNotFoundError, match="vision run"):
+        tv.load_artifacts(tmp_path / "b")
