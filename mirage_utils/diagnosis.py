@@ -128,3 +128,15 @@ def diagnose(discrete: Curve, continuous: Curve, tolerance: float = 0.1, min_ris
     else:
         verdict, why = "inconclusive", "the intervals are too wide to tell a precursor from none"
     return Diagnosis(verdict, onset, float(precursor), float(lo), float(hi), total, fraction, why)
+
+
+def diagnose_table(cases: dict[str, tuple[Curve, Curve]], tolerance: float = 0.1) -> "pd.DataFrame":
+    """One row per named (discrete, continuous) pair: verdict, onset index, precursor share and the reason."""
+    import pandas as pd
+
+    rows = []
+    for name, (disc, cont) in cases.items():
+        d = diagnose(disc, cont, tolerance)
+        rows.append({"case": name, "verdict": d.verdict, "onset (model index)": d.onset,
+                     "precursor share": d.fraction, "reason": d.reason})
+    return pd.DataFrame(rows)

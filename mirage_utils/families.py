@@ -120,3 +120,10 @@ def monotone_within_noise(per_run_table: pd.DataFrame, metric: str, higher_is_be
     noise = np.sqrt(se.iloc[1:].to_numpy() ** 2 + se.iloc[:-1].to_numpy() ** 2)
     return pd.DataFrame({"from size": g.index[:-1], "to size": g.index[1:], "improvement": change.to_numpy(),
                          "seed noise (1 se)": noise, "ok": change.to_numpy() >= -z * noise})
+
+
+def independent_subset_prediction(per_run_table: pd.DataFrame, k: int) -> NDArray[np.float64]:
+    """Subset accuracy per size if errors were independent: each run's accuracy^k, averaged over seeds (not mean^k)."""
+    if k < 1:
+        raise ValueError("k must be >= 1")
+    return per_run_table.groupby("size_index")["accuracy"].apply(lambda a: np.mean(a.to_numpy() ** k)).to_numpy()

@@ -154,3 +154,11 @@ def crossing(x: ArrayLike, y: ArrayLike, level: float) -> float:
         return float(xs[0])
     return float(xs[i - 1] + (level - ys[i - 1]) * (xs[i] - xs[i - 1]) / (ys[i] - ys[i - 1]))
 
+
+
+def onset_size(sizes: ArrayLike, y: ArrayLike, level: float = 0.5) -> float:
+    """Model size at which a rising curve first reaches ``level``, interpolated on log10(size); NaN if it never does."""
+    s = as_float_array(sizes, "sizes")
+    if np.any(s <= 0):
+        raise ValueError("sizes must be positive")
+    return float(10 ** crossing(np.log10(s), y, level))

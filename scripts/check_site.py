@@ -2,7 +2,11 @@
 
 Checks per page: every altair chart container (``div.mirage-vega``) holds a rendered SVG or canvas; no JavaScript
 error (uncaught exception or console error); no request leaves the machine (the site must work offline); every
-image loaded; every internal link points at an existing file and, where it names one, an existing anchor.
+image loaded; every internal link points at an existing file and, where it names one, an existing anchor; the Vega
+bundle is loaded at most once. Page budget (``--budget``, 3 MB), on two measures: the page's *own* bytes (its HTML,
+its images, and the page-specific Vega bundle; theme files under ``_static`` are shared and cached across pages),
+and everything the browser fetches for it, gzip-compressed as a static host serves it. The uncompressed total is
+printed too.
 A full-page screenshot of each page is saved (default ``_build/screenshots/``) so a person can look.
 
 Usage: python scripts/check_site.py _build/html [--screenshots DIR] [--only SUBSTRING]
@@ -37,6 +41,7 @@ SKIP_DIRS = {"_static", "_sources", "_images", "_sphinx_design_static", "_panels
 class PageReport:
     path: str
     charts: int = 0
+    weight: "Weight" = None  # type: ignore[assignment]
     problems: list[str] = field(default_factory=list)
 
 
@@ -94,7 +99,35 @@ def _ids(html: str) -> list[str]:
     return re.findall(r'\sid="([^"]+)"', html)
 
 
-def check_page(browser: Browser, html_path: Path, build: Path, shots: Path) -> PageReport:
+@dataclass
+class Weight:
+    own: int = 0  # HTML + images + page-specific scripts, uncompressed
+    total: int = 0  # every file the browser fetched, uncompressed
+    total_gzip: int = 0  # the same, gzip-compressed (what a static host with compression sends)
+
+
+_GZIP_CACHE: dict[Path, int] = {}
+
+
+def _gzip_size(path: Path) -> int:
+    import gzip
+
+    if path not in _GZIP_CACHE:
+        _GZIP_CACHE[path] = len(gzip.compress(path.read_bytes(), compresslevel=6))
+    return _GZIP_CACHE[path]
+
+
+def page_weight(urls: list[str], html_path: Path, build: Path) -> Weight:
+    """Bytes of the page and of every local file the browser requested for it (see the module docstring)."""
+    files = {html_path.resolve()} | {Path(unquote(urlparse(u).path)).resolve() for u in urls if u.startswith("file:")}
+    files = {f for f in files if f.is_file()}
+    static = (build / "_static").resolve()
+    own = [f for f in files if static not in f.parents or "vega-bundle" in f.name]
+    return Weight(sum(f.stat().st_size for f in own), sum(f.stat().st_size for f in files),
+                  sum(_gzip_size(f) for f in files))
+
+
+def check_page(browser: Browser, html_path: Path, build: Path, shots: Path, budget: int = 3_000_000) -> PageReport:
     report = PageReport(path=str(html_path.relative_to(build)))
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     external: list[str] = []
@@ -107,6 +140,8 @@ def check_page(browser: Browser, html_path: Path, build: Path, shots: Path) -> P
     context.route("https://**/*", block_external)
     page = context.new_page()
     errors: list[str] = []
+    requested: list[str] = []
+    page.on("request", lambda req: requested.append(req.url))
     page.on("pageerror", lambda exc: errors.append(f"uncaught: {exc}"))
     page.on("console", lambda msg: errors.append(f"console: {msg.text}") if msg.type == "error" else None)
     page.goto(html_path.resolve().as_uri(), wait_until="load")
@@ -134,6 +169,13 @@ def check_page(browser: Browser, html_path: Path, build: Path, shots: Path) -> P
     report.problems += [f"network request attempted offline: {url}" for url in sorted(set(external))]
     report.problems += [e for e in errors if "net::ERR_FAILED" not in e]  # blocked requests are listed above
     report.problems += check_links(page, build)
+    report.weight = w = page_weight(requested, html_path, build)
+    if w.own > budget or w.total_gzip > budget:
+        report.problems.append(f"over the {budget / 1e6:.1f} MB budget: own {w.own / 1e6:.2f} MB, "
+                               f"all assets {w.total_gzip / 1e6:.2f} MB gzipped")
+    vega_loads = sum("vega-bundle" in u for u in requested)
+    if vega_loads > 1:
+        report.problems.append(f"the Vega bundle is loaded {vega_loads} times")
 
     shot = shots / (report.path.replace("/", "__").removesuffix(".html") + ".png")
     page.screenshot(path=str(shot), full_page=True)
@@ -146,6 +188,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("build", type=Path, help="built HTML folder, e.g. _build/html")
     parser.add_argument("--screenshots", type=Path, default=None, help="where to save PNGs (default: _build/screenshots)")
     parser.add_argument("--only", default=None, help="check only pages whose path contains this text")
+    parser.add_argument("--budget", type=int, default=3_000_000, help="max bytes per page with its assets")
     args = parser.parse_args(argv)
 
     build: Path = args.build
@@ -157,16 +200,21 @@ def main(argv: list[str] | None = None) -> int:
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=find_browser(), headless=True, args=CHROMIUM_ARGS)
         for html_path in pages:
-            reports.append(check_page(browser, html_path, build, shots))
+            reports.append(check_page(browser, html_path, build, shots, args.budget))
         browser.close()
 
     failed = [r for r in reports if r.problems]
     for r in reports:
         status = "FAIL" if r.problems else "ok"
-        print(f"{status:4}  {r.path}  ({r.charts} chart{'s' if r.charts != 1 else ''})")
+        w = r.weight
+        print(f"{status:4}  {r.path}  ({r.charts} chart{'s' if r.charts != 1 else ''}; own {w.own / 1e6:.2f} MB, "
+              f"all assets {w.total_gzip / 1e6:.2f} MB gzipped / {w.total / 1e6:.2f} MB raw)")
         for problem in r.problems:
             print(f"        - {problem}")
     total_charts = sum(r.charts for r in reports)
+    heaviest = max(reports, key=lambda r: r.weight.total_gzip)
+    print(f"heaviest page: {heaviest.path}: own {heaviest.weight.own / 1e6:.2f} MB, all assets "
+          f"{heaviest.weight.total_gzip / 1e6:.2f} MB gzipped ({heaviest.weight.total / 1e6:.2f} MB raw)")
     print(f"{len(reports)} pages, {total_charts} charts rendered check, {len(failed)} pages with problems; "
           f"screenshots in {shots}")
     return 1 if failed else 0

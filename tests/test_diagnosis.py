@@ -77,3 +77,10 @@ def test_verdict_is_always_one_of_the_documented_ones_and_bounds_are_ordered(see
     assert result.verdict in dg.VERDICTS
     if result.verdict in ("metric-induced", "persists", "inconclusive") and result.total > 0:
         assert result.precursor_lo <= result.precursor <= result.precursor_hi
+
+
+def test_diagnose_table_has_one_row_per_case():
+    exact, per_token = _smooth_family(500, 6)
+    table = dg.diagnose_table({"mirage": (dg.binary_curve(exact), dg.mean_curve(per_token))})
+    assert table.columns.tolist() == ["case", "verdict", "onset (model index)", "precursor share", "reason"]
+    assert table.loc[0, "verdict"] == "metric-induced"

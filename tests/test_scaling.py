@@ -74,3 +74,16 @@ def test_metric_validation():
         scaling.accuracy_from_p(1.5, 2)
     with pytest.raises(ValueError, match="n_options must be >= 2"):
         scaling.expected_brier_score(N, 1e9, -0.3, 1, 1)
+
+
+def test_crossing_and_onset_size():
+    from mirage_utils.scaling import crossing, onset_size
+
+    assert crossing([0, 1, 2], [0.0, 0.4, 0.8], 0.6) == pytest.approx(1.5)
+    assert crossing([0, 1, 2], [0.7, 0.8, 0.9], 0.5) == 0.0
+    assert np.isnan(crossing([0, 1, 2], [0.1, 0.2, 0.3], 0.5))
+    assert onset_size([10, 100, 1000], [0.0, 0.4, 0.8], 0.6) == pytest.approx(10**2.5)
+    with pytest.raises(ValueError):
+        onset_size([0, 1], [0.0, 1.0])
+    with pytest.raises(ValueError):
+        crossing([0, 1], [0.0, 1.0, 2.0], 0.5)

@@ -89,3 +89,11 @@ def test_vision_smoke_config_end_to_end(tmp_path):
     pd.testing.assert_frame_equal(again, art["lenet"])
     with pytest.raises(FileNotFoundError, match="vision run"):
         tv.load_artifacts(tmp_path / "b")
+
+
+def test_independent_subset_prediction_averages_per_seed_powers():
+    table = pd.DataFrame({"size_index": [0, 0, 1, 1], "accuracy": [0.1, 0.9, 0.5, 0.5]})
+    pred = families.independent_subset_prediction(table, 2)
+    np.testing.assert_allclose(pred, [(0.01 + 0.81) / 2, 0.25])
+    with pytest.raises(ValueError):
+        families.independent_subset_prediction(table, 0)
