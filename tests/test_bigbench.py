@@ -55,3 +55,16 @@ def test_shared_tables_have_the_documented_shape():
     assert not (lu["value"] == -100).any()
     ruan = bigbench.ruan_scores()
     assert ruan["family"].notna().all() and (ruan["params"] > 0).all()
+
+
+def test_lu_mirage_tests_on_llama():
+    from mirage_utils.diagnosis import VERDICTS
+
+    table = bigbench.lu_mirage_tests("LLaMA", "edit distance")
+    assert len(table) == 24  # 4 tasks x 3 prompt types x 2 shot counts with all three sizes
+    assert set(table["verdict"]) <= set(VERDICTS)
+    assert all(len(em) == 3 for em in table["exact match"])
+    with pytest.raises(ValueError, match="no runs"):
+        bigbench.lu_mirage_tests("Nope")
+    with pytest.raises(ValueError, match="unknown metric"):
+        bigbench.lu_mirage_tests("LLaMA", "BLEU")

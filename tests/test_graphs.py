@@ -82,3 +82,14 @@ def test_validation():
         graphs.sample_giant_fractions(10, [1.0], reps=0, seed=0)
     with pytest.raises(ValueError, match="endpoints"):
         graphs.largest_component_fraction(3, [[0, 5]])
+
+
+def test_giant_transition_summary_columns_and_values():
+    cs = np.round(np.arange(0.8, 2.01, 0.1), 2)
+    fractions = {1000: graphs.sample_giant_fractions(1000, cs, reps=4, seed=0)}
+    table = graphs.giant_transition_summary(cs, fractions)
+    assert table.columns.tolist() == ["n", "S(0.9)", "S(2.0)", "precursor share", "slope 0.8-1.0", "slope 1.0-1.2",
+                                      "indicator window"]
+    row = table.iloc[0]
+    assert row["precursor share"] == pytest.approx(row["S(0.9)"] / row["S(2.0)"])
+    assert 0 < row["S(2.0)"] < 1 and row["slope 1.0-1.2"] > row["slope 0.8-1.0"]
