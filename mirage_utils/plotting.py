@@ -18,7 +18,7 @@ import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
-from matplotlib.ticker import LogLocator
+from matplotlib.ticker import LogLocator, NullFormatter
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -143,4 +143,30 @@ def plot_by_length(
         ax.plot(sub[x], sub[y], marker=marker, ms=4, color=colors[L], label=f"{label_prefix}{L}")
         if low is not None and high is not None:
             ax.fill_between(sub[x], sub[low], sub[high], color=colors[L], alpha=0.15, lw=0)
+    return ax
+
+
+def plot_diagnosis(ax: Axes, x: Sequence[float], discrete: Any, continuous: Any, result: Any, *, title: str,
+                   xlabel: str, log_x: bool = False) -> Axes:
+    """Draw one mirage test (:func:`mirage_utils.diagnosis.diagnose`): the discrete metric and the continuous one
+    rescaled to its improvement (0 = smallest model, 1 = best), both with their intervals; the models before the
+    onset are shaded and the verdict is written in the corner."""
+    xs = np.asarray(x, dtype=float)
+    d_mean, d_lo, d_hi = discrete.oriented()
+    c_mean, c_lo, c_hi = continuous.oriented()
+    span = c_mean.max() - c_mean[0]
+    scale = span if span > 0 else 1.0
+    ax.plot(xs, d_mean, "o-", ms=3, color=PALETTE[3], label="discrete metric")
+    ax.fill_between(xs, d_lo, d_hi, color=PALETTE[3], alpha=0.2, lw=0)
+    ax.plot(xs, (c_mean - c_mean[0]) / scale, "s-", ms=3, color=PALETTE[0], label="continuous metric (rescaled)")
+    ax.fill_between(xs, (c_lo - c_mean[0]) / scale, (c_hi - c_mean[0]) / scale, color=PALETTE[0], alpha=0.2, lw=0)
+    if result.onset is not None and result.onset >= 1:
+        ax.axvspan(xs[0], xs[result.onset - 1], color="grey", alpha=0.12, lw=0, label="before the onset")
+    if log_x:
+        ax.set_xscale("log")
+        ax.xaxis.set_minor_formatter(NullFormatter())  # decade labels only: minor labels collide
+    ax.set_title(title)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("rate (continuous: share of its gain)")
+    ax.text(0.02, 0.95, result.verdict, transform=ax.transAxes, va="top", fontsize=10, fontweight="bold")
     return ax
