@@ -1,6 +1,7 @@
 """Offline altair output and the Sphinx extension that serves the Vega libraries."""
 
 import altair as alt
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -68,3 +69,18 @@ def test_log_x_axes_formatting():
     plt.close(fig)
     with pytest.raises(TypeError):
         plotting.log_x_scaling_axes(ax)  # title and ylabel are required
+
+
+def test_plot_diagnosis_draws_curves_shading_and_verdict():
+    import matplotlib.pyplot as plt
+
+    from mirage_utils import diagnosis
+
+    disc = diagnosis.binary_curve([np.zeros(200), np.zeros(200), np.ones(200)])
+    cont = diagnosis.mean_curve([np.array([0.0, 0.1]), np.array([0.5, 0.6]), np.array([1.0, 1.1])])
+    result = diagnosis.diagnose(disc, cont)
+    fig, ax = plt.subplots()
+    plotting.plot_diagnosis(ax, [1, 10, 100], disc, cont, result, title="t", xlabel="x", log_x=True)
+    assert len(ax.lines) == 2 and ax.get_xscale() == "log" and ax.get_title() == "t"
+    assert any(t.get_text() == result.verdict for t in ax.texts)
+    plt.close(fig)
