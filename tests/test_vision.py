@@ -4,6 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mirage_utils import families
 from mirage_utils.__main__ import main as cli
@@ -97,3 +99,19 @@ def test_independent_subset_prediction_averages_per_seed_powers():
     np.testing.assert_allclose(pred, [(0.01 + 0.81) / 2, 0.25])
     with pytest.raises(ValueError):
         families.independent_subset_prediction(table, 0)
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.integers(1, 60), st.integers(1, 3), st.integers(1, 6), st.integers(0, 2**31 - 1))
+def test_subset_outcomes_properties(n, runs, k, seed):
+    correct = np.random.default_rng(seed).random((n, runs)) < 0.7
+    if k > n:
+        with pytest.raises(ValueError):
+            families.subset_outcomes(correct, k)
+        return
+    out = families.subset_outcomes(correct, k, seed=seed)
+    assert out.shape == ((n // k) * runs,)
+    assert out.mean() == pytest.approx(families.subset_accuracy_check(correct, k, seed=seed))
+    if k == 1:
+        assert out.mean() == pytest.approx(correct.mean())
+    assert families.subset_outcomes(np.ones_like(correct), k).all()
