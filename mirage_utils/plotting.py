@@ -8,6 +8,7 @@ Vega libraries the book serves from its own ``_static`` folder, so they render w
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 from collections.abc import Sequence
@@ -170,3 +171,19 @@ def plot_diagnosis(ax: Axes, x: Sequence[float], discrete: Any, continuous: Any,
     ax.set_ylabel("rate (continuous: share of its gain)")
     ax.text(0.02, 0.95, result.verdict, transform=ax.transAxes, va="top", fontsize=10, fontweight="bold")
     return ax
+
+
+def glue_figure(key: str, fig: Any, dpi: int = 60) -> None:
+    """Store a small PNG of a figure under ``key`` with myst-nb's glue, for the book's figures index (the chapter
+    shows the full figure as usual). Does nothing where myst-nb is not installed (e.g. Colab without the book extra).
+    """
+    if not key or not isinstance(key, str):
+        raise ValueError("key must be a non-empty string")
+    try:
+        from IPython.display import Image
+        from myst_nb import glue
+    except ImportError:
+        return
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi)
+    glue(key, Image(buffer.getvalue()), display=False)

@@ -6,6 +6,9 @@ inherit ``MIRAGE_BOOK_BUILD=1`` and then emit charts that call the page-wide ``v
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -64,8 +67,36 @@ def _on_page_context(app: Sphinx, pagename: str, templatename: str, context: dic
     _dedupe_scripts(context)
 
 
+def write_glued_images(glue_dir: Path, image_dir: Path) -> list[Path]:
+    """Write every PNG stored by ``plotting.glue_figure`` into the site's image folder under its SHA-256 name.
+
+    myst-nb's cross-page glue (used by the figures index) links ``_images/<sha256>.png`` but only works when the
+    chapter happened to display byte-identical pixels; this makes the link hold for every glued figure.
+    """
+    written = []
+    for cache in sorted(glue_dir.rglob("*.glue.json")):
+        for output in json.loads(cache.read_text()).values():
+            data = output.get("data", {}) if isinstance(output, dict) else {}
+            if "image/png" not in data:
+                continue
+            png = base64.b64decode(data["image/png"])
+            target = image_dir / f"{hashlib.sha256(png).hexdigest()}.png"
+            if not target.exists():
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(png)
+                written.append(target)
+    return written
+
+
+def _on_build_finished(app: Sphinx, exception: Exception | None) -> None:
+    if exception is None and app.builder.format == "html":
+        glue_dir = Path(app.outdir).parent / "jupyter_execute"
+        write_glued_images(glue_dir, Path(app.outdir) / app.builder.imagedir)
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
     os.environ[BOOK_BUILD_ENV] = "1"
     app.connect("builder-inited", _on_builder_inited)
     app.connect("html-page-context", _on_page_context, priority=900)  # after other extensions add scripts
+    app.connect("build-finished", _on_build_finished)
     return {"parallel_read_safe": True, "parallel_write_safe": True, "version": "1"}

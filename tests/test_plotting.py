@@ -84,3 +84,18 @@ def test_plot_diagnosis_draws_curves_shading_and_verdict():
     assert len(ax.lines) == 2 and ax.get_xscale() == "log" and ax.get_title() == "t"
     assert any(t.get_text() == result.verdict for t in ax.texts)
     plt.close(fig)
+
+
+def test_write_glued_images_writes_missing_pngs_under_their_hash(tmp_path):
+    import base64
+    import hashlib
+    import json
+
+    png = b"\x89PNG\r\n\x1a\nnot-really"
+    cache = tmp_path / "exec" / "notebooks" / "ch.glue.json"
+    cache.parent.mkdir(parents=True)
+    cache.write_text(json.dumps({"k": {"data": {"image/png": base64.b64encode(png).decode()}}, "t": {"data": {}}}))
+    written = sphinxext.write_glued_images(tmp_path / "exec", tmp_path / "_images")
+    assert [p.name for p in written] == [hashlib.sha256(png).hexdigest() + ".png"]
+    assert written[0].read_bytes() == png
+    assert sphinxext.write_glued_images(tmp_path / "exec", tmp_path / "_images") == []  # already there
