@@ -80,3 +80,18 @@ def test_idx_files_are_checked_against_official_hashes(tmp_path):
     # Debian's real file passes by the SHA-256 of its decompressed bytes.
     real = images.FASHION_DEBIAN_DIR / "t10k-labels-idx1-ubyte.gz"
     assert hashlib.sha256(gzip.decompress(real.read_bytes())).hexdigest() == images.FASHION_RAW_SHA256["t10k-labels-idx1-ubyte"]
+
+
+def test_real_omniglot_is_used_when_present(monkeypatch, tmp_path):
+    from PIL import Image
+
+    for alphabet, char in (("Latin", "character01"), ("Latin", "character02"), ("Greek", "character01")):
+        folder = tmp_path / "omniglot-py" / "images_background" / alphabet / char
+        folder.mkdir(parents=True)
+        for i in range(6):
+            Image.fromarray(np.full((105, 105), 255 * (i % 2), np.uint8)).save(folder / f"{i:02d}.png")
+    monkeypatch.setenv("MIRAGE_DATA_DIR", str(tmp_path))
+    train, test = images.sequence_classes()
+    assert train.name == test.name == "Omniglot"
+    assert train.x.shape == (3 * 2, 1, 28, 28) and test.x.shape == (3 * 4, 1, 28, 28)
+    assert sorted(set(test.y)) == [0, 1, 2] and 0.0 <= train.x.min() and train.x.max() <= 1.0
