@@ -9,8 +9,9 @@ indicator) sits flat at its floor, a continuous surrogate of the same outputs is
 3. ``metric-induced`` when the precursor is resolved (lower bound > 0) and at least ``tolerance`` of the total;
    ``persists`` when even its upper bound is below ``tolerance`` of the total (the surrogate was flat too);
    ``inconclusive`` otherwise; ``no flat phase`` when the discrete curve already rises at the second model, and
-   ``never rises`` when it never leaves its floor or rises by less than ``min_rise`` (nothing emergent to explain). Eq. 1's emergence score is not used: on noise-free or short
-   curves it cannot tell a shifted smooth curve from a jump (Chapters 1 and 3).
+   ``never rises`` when it never leaves its floor or rises by less than ``min_rise`` (nothing emergent to
+   explain). Eq. 1's emergence score is not used: on noise-free or short curves it cannot tell a shifted smooth
+   curve from a jump (Chapters 1 and 3).
 """
 
 from __future__ import annotations

@@ -13,7 +13,6 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from .diagnosis import Curve, binary_curve, mean_curve
-from .metrics import subset_accuracy
 from .seeding import rng
 
 _RUN = re.compile(r"^(?P<family>[a-z]+)-(?P<size>\d+)_s(?P<seed>\d+)$")
@@ -63,23 +62,6 @@ def sequence_outcomes(predictions: pd.DataFrame, length: int, family: str = "seq
         per_seq = correct.reshape(-1, length, correct.shape[1])  # (n_seq, length, seeds)
         out[size] = per_seq.all(axis=1).T.ravel().astype(np.float64)
     return out
-
-
-def subset_accuracy_check(correct: NDArray[np.bool_], k: int, seed: int = 0) -> float:
-    """Same quantity through :func:`mirage_utils.metrics.subset_accuracy` (used by the tests as a cross-check)."""
-    order = rng(seed).permutation(correct.shape[0])
-    usable = (correct.shape[0] // k) * k
-    return float(np.mean([subset_accuracy(correct[order[:usable], j], k) for j in range(correct.shape[1])]))
-
-
-def curves_table(runs: pd.DataFrame, curves: dict[str, Curve]) -> pd.DataFrame:
-    """Long table (metric, size_index, params, mean, lo, hi) for plotting several curves of one family."""
-    params = runs.groupby("size_index")["params"].first()
-    rows = []
-    for name, curve in curves.items():
-        for i, (m, lo, hi) in enumerate(zip(curve.mean, curve.lo, curve.hi)):
-            rows.append({"metric": name, "size_index": i, "params": int(params.iloc[i]), "mean": m, "lo": lo, "hi": hi})
-    return pd.DataFrame(rows)
 
 
 def binary_by_size(outcomes: dict[int, NDArray]) -> Curve:

@@ -8,6 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mirage_utils import families
+from mirage_utils.metrics import subset_accuracy
+from mirage_utils.seeding import rng
 from mirage_utils.__main__ import main as cli
 from mirage_utils.models.vision import LeNet, SequenceClassifier, ShallowAutoencoder, n_params
 from mirage_utils.training import vision as tv
@@ -39,6 +41,13 @@ def test_sequence_classifier_is_causal_and_never_sees_the_answer():
     assert not torch.allclose(model(x, y2)[:, 3:], base[:, 3:])
 
 
+def _subset_accuracy_via_metrics(correct, k, seed=0):
+    """Cross-check of families.subset_outcomes through metrics.subset_accuracy, on the same seeded permutation."""
+    order = rng(seed).permutation(correct.shape[0])
+    usable = (correct.shape[0] // k) * k
+    return float(np.mean([subset_accuracy(correct[order[:usable], j], k) for j in range(correct.shape[1])]))
+
+
 def _toy_predictions():
     label = np.array([0, 1, 2, 3, 4, 5], dtype=np.int8)
     return pd.DataFrame({"label": label, "lenet-0_s0": [0, 1, 9, 9, 4, 5], "lenet-0_s1": label,
@@ -51,7 +60,7 @@ def test_correct_by_size_and_subset_outcomes():
     out = families.subset_outcomes(correct[0], 2, seed=0)
     assert out.shape == (6,) and set(out) <= {0.0, 1.0}
     # Same permutation and grouping as metrics.subset_accuracy.
-    assert out.mean() == pytest.approx(families.subset_accuracy_check(correct[0], 2, seed=0))
+    assert out.mean() == pytest.approx(_subset_accuracy_via_metrics(correct[0], 2, seed=0))
     assert families.subset_outcomes(correct[1], 3).all()
     with pytest.raises(ValueError):
         families.subset_outcomes(correct[0], 7)
@@ -111,7 +120,7 @@ def test_subset_outcomes_properties(n, runs, k, seed):
         return
     out = families.subset_outcomes(correct, k, seed=seed)
     assert out.shape == ((n // k) * runs,)
-    assert out.mean() == pytest.approx(families.subset_accuracy_check(correct, k, seed=seed))
+    assert out.mean() == pytest.approx(_subset_accuracy_via_metrics(correct, k, seed=seed))
     if k == 1:
         assert out.mean() == pytest.approx(correct.mean())
     assert families.subset_outcomes(np.ones_like(correct), k).all()

@@ -211,7 +211,6 @@ def run_families(cfg: VisionConfig, out_dir: Path, families: tuple[str, ...] = F
     unknown = set(families) - set(FAMILIES)
     if unknown:
         raise ValueError(f"unknown families {sorted(unknown)}; choose from {FAMILIES}")
-    torch.set_num_threads(max(1, torch.get_num_threads()))
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2) + "\n")
     written = {"config.json": out_dir / "config.json"}
