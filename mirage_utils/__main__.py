@@ -1,8 +1,7 @@
-"""Command line: ``python -m mirage_utils arithmetic run`` / ``vision run`` / ``datasets install``.
+"""Command line: ``python -m mirage_utils arithmetic {run,shard,merge,list}`` / ``vision run`` / ``datasets install``.
 
-``run`` trains the whole family and evaluates it, writing the artifact tables; ``evaluate`` re-scores saved
-weights; ``checkpoints`` scores every saved checkpoint on the redefined-operator tasks; ``--smoke`` swaps in the
-tiny test config (under a minute on a laptop CPU).
+``arithmetic shard --model M --seed S`` trains and scores one (size, seed); ``merge`` turns the shards into the
+artifact tables; ``run`` does every missing shard in turn and merges; ``--smoke`` swaps in the tiny test config.
 """
 
 from __future__ import annotations
@@ -22,33 +21,36 @@ VISION_SMOKE_CONFIG = REPO_ROOT / "configs" / "vision_smoke.json"
 def _arithmetic(args: argparse.Namespace) -> int:
     import torch
 
-    from .training import arithmetic as tr
+    from .arithmetic import shards
+    from .arithmetic.train import FamilyConfig
 
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", torch.get_num_threads())))
     config_path = SMOKE_CONFIG if args.smoke else Path(args.config)
-    cfg = tr.FamilyConfig.from_dict(json.loads(config_path.read_text()))
-    out = Path(args.out) if args.out else tr.artifact_dir(cfg)
+    cfg = FamilyConfig.load(config_path)
     if args.device == "cuda" and not torch.cuda.is_available():
         print("--device cuda requested but no CUDA device is available", file=sys.stderr)
         return 2
-    if args.action == "checkpoints":
-        table = tr.evaluate_checkpoints(cfg, REPO_ROOT / "data" / "checkpoints" / "arithmetic", device=args.device,
-                                        progress=not args.quiet)
-        out.mkdir(parents=True, exist_ok=True)
-        table.to_csv(out / "checkpoint_eval.csv", index=False)
-        print(f"wrote {out / 'checkpoint_eval.csv'}")
+    if args.action == "shard":
+        if args.model is None or args.seed is None:
+            print("shard needs --model and --seed", file=sys.stderr)
+            return 2
+        shard_root = Path(args.out) if args.out else shards.CHECKPOINT_ROOT / cfg.name / "shards"
+        path = shards.run_shard(cfg, args.model, args.seed, shard_root, args.device, not args.no_checkpoints,
+                                progress=not args.quiet)
+        print(f"wrote {path}")
         return 0
-    if args.action == "run":
-        ckpt = None if args.no_checkpoints else REPO_ROOT / "data" / "checkpoints" / "arithmetic"
-        files = tr.run_family(cfg, out, args.device, ckpt, progress=not args.quiet)
+    out = Path(args.out) if args.out else shards.artifact_dir(cfg)
+    if args.action == "merge":
+        shard_root = Path(args.shards) if args.shards else shards.CHECKPOINT_ROOT / cfg.name / "shards"
+        files = shards.merge(cfg, shard_root, out)
+    elif args.action == "list":
+        for spec in cfg.models:
+            for seed in cfg.seeds:
+                print(spec.name, seed)
+        return 0
     else:
-        cfg, models = tr.load_family(config_path, out)
-        outputs, summary, pass_table = tr.evaluate_family(cfg, models, args.device, progress=not args.quiet)
-        summary.to_csv(out / "metrics.csv", index=False)
-        outputs.to_parquet(out / "outputs.parquet", index=False, compression="zstd")
-        pass_table.to_csv(out / "pass_until.csv", index=False)
-        files = {"metrics.csv": out / "metrics.csv"}
-    for name, path in files.items():
+        files = shards.run_family(cfg, out, args.device, not args.no_checkpoints, progress=not args.quiet)
+    for path in files.values():
         print(f"wrote {path}")
     return 0
 
@@ -81,14 +83,19 @@ def _datasets(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m mirage_utils", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="experiment", required=True)
-    ar = sub.add_parser("arithmetic", help="the GPT arithmetic family (Chapter 2)")
-    ar.add_argument("action", choices=["run", "evaluate", "checkpoints"],
-                    help="run: train + evaluate; evaluate: saved weights; checkpoints: redefined-operator tasks at "
-                         "every saved checkpoint (Chapter 6)")
+    ar = sub.add_parser("arithmetic", help="the GPT arithmetic family (Chapters 2, 3, 6, 7)")
+    ar.add_argument("action", choices=["run", "shard", "merge", "list"],
+                    help="run: every (size, seed) shard not yet done, then merge; shard: train and score one "
+                         "(--model, --seed); merge: shards -> artifact tables; list: the (model, seed) pairs")
     ar.add_argument("--config", default=str(REPO_ROOT / "configs" / "arithmetic.json"))
     ar.add_argument("--smoke", action="store_true", help="tiny config for tests (< 60 s)")
+    ar.add_argument("--model", default=None, help="shard: the size's name in the config")
+    ar.add_argument("--seed", type=int, default=None, help="shard: one of the config's seeds")
     ar.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
-    ar.add_argument("--out", default=None, help="artifact folder (default: data/artifacts/arithmetic/<config name>)")
+    ar.add_argument("--out", default=None, help="shard: folder of shards; run/merge: artifact folder "
+                                                "(default: data/artifacts/arithmetic/<config name>)")
+    ar.add_argument("--shards", default=None, help="merge: folder of shards "
+                                                   "(default: data/checkpoints/arithmetic/<config name>/shards)")
     ar.add_argument("--no-checkpoints", action="store_true", help="do not save log-spaced checkpoints")
     ar.add_argument("--quiet", action="store_true", help="no progress bars")
     vi = sub.add_parser("vision", help="the three vision families (Chapter 4)")

@@ -1,4 +1,4 @@
-"""Arithmetic tasks, the GPT model, and the training/evaluation pipeline (smoke config end to end)."""
+"""The arithmetic subpackage: tasks and split, the GPT, the recipe, scoring, shards and merge (smoke config)."""
 
 import json
 
@@ -6,76 +6,153 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from mirage_utils import evaluation
+from mirage_utils import metrics
 from mirage_utils.__main__ import main as cli
-from mirage_utils.models.gpt import GPT, GPTConfig, generate
+from mirage_utils.arithmetic import evaluate as ev
+from mirage_utils.arithmetic import rescore, shards
+from mirage_utils.arithmetic import task as ar
+from mirage_utils.arithmetic import train as tr
+from mirage_utils.arithmetic.model import GPT, GPTConfig, generate, line_positions
 from mirage_utils.seeding import rng
-from mirage_utils.tasks import arithmetic as ar
-from mirage_utils.training import arithmetic as tr
 
 
 def test_encode_decode_roundtrip_and_rejects_unknown_characters():
-    text = "^12*34=408\n"
+    text = "^12*34=804\n"
     assert ar.decode(ar.encode(text)) == text
     with pytest.raises(ValueError, match="not in the arithmetic vocabulary"):
         ar.encode("12 x 3")
+    with pytest.raises(ValueError, match="not in the arithmetic vocabulary"):
+        ar.pack(["1-2"])
 
 
 @pytest.mark.parametrize("name", sorted(ar.TASKS))
-def test_train_and_test_pairs_never_overlap(name):
+def test_train_and_test_pairs_never_overlap_even_commuted(name):
     task = ar.get_task(name)
     gen = rng(0)
     a_tr, b_tr = ar.sample_pairs(task, 5000, gen, "train", 7, 0.5)
-    a_te, b_te = ar.all_test_pairs(task, 7, 0.5, 5000, gen)
-    assert not set(zip(a_tr.tolist(), b_tr.tolist())) & set(zip(a_te.tolist(), b_te.tolist()))
+    a_te, b_te = ar.split_pairs(task, "test", 7, 0.5, 5000, gen)
+    unordered = lambda a, b: set(zip(np.minimum(a, b).tolist(), np.maximum(a, b).tolist()))  # noqa: E731
+    assert not unordered(a_tr, b_tr) & unordered(a_te, b_te)
     assert ar.is_test_pair(a_te, b_te, 7, 0.5).all() and not ar.is_test_pair(a_tr, b_tr, 7, 0.5).any()
     assert a_te.min() >= task.low and a_te.max() <= task.high
 
 
-def test_split_fraction_and_determinism():
+def test_split_is_on_the_unordered_pair_and_has_the_asked_fraction():
     grid = np.arange(100)
     a, b = np.repeat(grid, 100), np.tile(grid, 100)
-    frac = ar.is_test_pair(a, b, 1, 0.3).mean()
-    assert 0.27 < frac < 0.33
-    assert np.array_equal(ar.is_test_pair(a, b, 1, 0.3), ar.is_test_pair(a, b, 1, 0.3))
+    assert np.array_equal(ar.is_test_pair(a, b, 1, 0.3), ar.is_test_pair(b, a, 1, 0.3))
+    assert 0.27 < ar.is_test_pair(a, b, 1, 0.3).mean() < 0.33
     assert not np.array_equal(ar.is_test_pair(a, b, 1, 0.3), ar.is_test_pair(a, b, 2, 0.3))
+    with pytest.raises(ValueError, match="strictly between"):
+        ar.is_test_pair(a, b, 1, 1.0)
 
 
-def test_prompt_format_and_answer_mask():
-    task = ar.get_task("multiplication")
-    p = ar.prompts(task, np.array([13]), np.array([87]), np.array([[12, 57]]), np.array([[34, 21]]))
-    assert p == ["^12*34=408\n57*21=1197\n13*87="]
-    ids = ar.pack(["^1*2=2\n3*4=12\n"])
+def test_paper_task_uses_two_digit_operands():
+    task = ar.get_task("multiplication_2digit")
+    a, b = ar.split_pairs(task, "test", 12345, 0.5, None, rng(0))
+    assert a.min() >= 10 and b.min() >= 10 and a.max() <= 99
+    assert set(len(str(v)) for v in task.answer(a, b)) == {3, 4}
+
+
+def test_mixed_length_operands_cover_every_length():
+    a, b = ar.sample_pairs(ar.get_task("addition_1to4digit"), 4000, rng(0), "train", 1, 0.5)
+    counts = np.bincount([len(str(v)) for v in a])[1:]
+    assert len(counts) == 4 and counts.min() > 800
+
+
+@given(st.integers(0, 10**6), st.integers(0, 10**6))
+@settings(max_examples=50, deadline=None)
+def test_reversal_leaves_exact_match_and_edit_distance_unchanged(x, y):
+    t, o = str(x), str(y)
+    assert (ar.written(t, True) == ar.written(o, True)) == (t == o)
+    rev = metrics.token_edit_distances([ar.written(t, True)], [ar.written(o, True)])[0]
+    assert rev == metrics.token_edit_distances([t], [o])[0]
+    assert ar.written(ar.written(t, True), True) == t
+
+
+def test_prompt_format_answer_mask_and_reversed_answers():
+    p = ar.few_shot_prompts("*", "*", np.array([13]), np.array([87]), np.array([[12, 57]]), np.array([[34, 21]]), True)
+    assert p == ["^12*34=804\n57*21=7911\n13*87="]
+    ids = ar.pack(["^1*2=2\n3*4=21\n"])
     mask = ar.answer_mask(ids)
-    # positions whose next token is an answer digit or the EOS after it: '=' -> '2', '2' -> '\n', ...
-    assert ar.decode(ids[0, 1:][mask[0, :-1]]) == "2\n12\n"
+    assert ar.decode(ids[0, 1:][mask[0, :-1]]) == "2\n21\n"
 
 
-def test_model_is_causal_and_counts_parameters():
-    torch.manual_seed(0)
-    model = GPT(GPTConfig(16, 32, 2, 32, 4)).eval()
-    x = torch.randint(0, 16, (2, 10))
+def test_chance_levels():
+    assert ar.chance_exact_match(1) == pytest.approx(0.1)
+    assert ar.chance_exact_match(np.array([2, 4]))[1] == pytest.approx(1 / 9000)
+    with pytest.raises(ValueError):
+        ar.chance_exact_match(0)
+
+
+def test_training_documents_and_redefinitions_are_right():
+    docs = ar.training_documents(ar.get_task("multiplication_0_99"), 200, rng(3), 5, 0.5, True, ("+", "-"))
+    for doc in docs:
+        lines = doc[1:].strip("\n").split("\n")
+        meanings = set()
+        for line in lines:
+            lhs, ans = line.split("=")
+            x, y = map(int, lhs.split("*"))
+            value = int(ar.written(ans, True))
+            meanings |= {m for m in "+-" if value == ar.apply(m, np.array(x), np.array(y))}
+        assert meanings  # one meaning explains every line of the document
+    cfg = tr.FamilyConfig.load("configs/arithmetic_smoke.json")
+    batches = tr.training_batches(cfg, 0)
+    kinds = {("+" in ar.decode(b[0])) for b in batches}
+    assert kinds == {True, False}
+
+
+@pytest.mark.parametrize("name", sorted(ar.REDEFINITIONS))
+def test_redefined_test_sets(name):
+    d = ar.redefined_test_set(name, 50, rng(0), 7, 0.5, True)
+    meaning = ar.REDEFINITIONS[name][1]
+    assert d["target"] == [str(v) for v in ar.apply(meaning, d["a"], d["b"])]
+    assert ar.is_test_pair(d["a"], d["b"], 7, 0.5).all()
+    for prompt in d["prompt"]:
+        for shot in prompt[1:].split(ar.EOS)[:2]:
+            lhs, answer = shot.split("=")
+            x, y = (int(v) for v in lhs.replace("*", "+").split("+"))
+            assert int(ar.written(answer, True)) == ar.apply(meaning, np.array(x), np.array(y))
+
+
+@pytest.mark.parametrize("rotary,breaks", [(False, ()), (False, (1, 2)), (True, ())])
+def test_model_is_causal_and_cached_generation_matches(rotary, breaks):
+    torch.manual_seed(1)
+    model = GPT(GPTConfig(16, 40, 2, 32, 2, breaks, rotary)).eval()
+    x = torch.randint(3, 16, (2, 10))
     y = x.clone()
     y[:, 6:] = (y[:, 6:] + 1) % 16
-    assert torch.allclose(model(x)[:, :6], model(y)[:, :6], atol=1e-6)  # the future cannot leak into the past
-    d, layers = 32, 2  # per block: 12 d^2 weights + 9 d biases + 4 d LayerNorm; plus the final LayerNorm
-    assert model.n_params() == layers * (12 * d * d + 13 * d) + 2 * d
-    with pytest.raises(ValueError, match="divisible"):
-        GPTConfig(16, 32, 1, 30, 4)
-
-
-def test_cached_generation_equals_full_recomputation():
-    torch.manual_seed(1)
-    model = GPT(GPTConfig(16, 40, 2, 32, 2)).eval()
+    assert torch.allclose(model(x)[:, :6], model(y)[:, :6], atol=1e-6)
     prompt = torch.randint(0, 16, (3, 12))
     fast = generate(model, prompt, 5, stop_id=99)
     seq = prompt
     for _ in range(5):
         seq = torch.cat([seq, model(seq)[:, -1].argmax(-1, keepdim=True)], dim=1)
     assert torch.equal(fast, seq[:, 12:])
-    sampled = generate(model, prompt, 5, stop_id=99, temperature=1.0, n_samples=4, generator=torch.Generator().manual_seed(0))
+    sampled = generate(model, prompt, 5, stop_id=99, temperature=1.0, n_samples=4,
+                       generator=torch.Generator().manual_seed(0))
     assert sampled.shape == (12, 5)
+
+
+def test_parameter_count_and_config_checks():
+    d, layers = 32, 2
+    for rotary in (False, True):
+        model = GPT(GPTConfig(16, 32, layers, d, 4, rotary=rotary))
+        assert model.n_params() == layers * (12 * d * d + 13 * d) + 2 * d
+    cfg = tr.FamilyConfig.load("configs/arithmetic_smoke.json")
+    assert tr.n_params(cfg.models[0], cfg) == tr.build_model(cfg.models[0], cfg, 0).n_params()
+    with pytest.raises(ValueError, match="divisible"):
+        GPTConfig(16, 32, 1, 30, 4)
+    with pytest.raises(ValueError, match="even head"):
+        GPTConfig(16, 32, 1, 12, 4, rotary=True)
+    with pytest.raises(ValueError, match="mix"):
+        tr.FamilyConfig("x", cfg.models, 100, 8, mix={"addition_4digit": 0.5})
+    with pytest.raises(ValueError, match="positions"):
+        tr.FamilyConfig("x", cfg.models, 100, 8, positions="sinusoidal")
+    assert line_positions(torch.tensor([[1, 5, 6, 2, 7]]), (1, 2)).tolist() == [[0, 0, 1, 2, 0]]
 
 
 def test_lr_schedule_and_checkpoint_steps():
@@ -86,61 +163,72 @@ def test_lr_schedule_and_checkpoint_steps():
     assert steps[0] == 1 and steps[-1] == 1000 and steps == sorted(set(steps))
 
 
-def test_pass_until_estimate_math():
-    per = pd.DataFrame({"g": ["x"] * 3, "samples": [4, 10, 6], "solved": [True, False, True]})
-    est = evaluation.pass_until_estimate(per, ["g"])
+def test_pass_until_estimate_math_and_chance():
+    per = pd.DataFrame({"target_length": [3] * 3, "samples": [4, 10, 6], "solved": [True, False, True]})
+    est = ev.pass_until_estimate(per, ["target_length"])
     assert est["pass_rate"].iloc[0] == pytest.approx(2 / 20)
     assert est["pass_low"].iloc[0] < 0.1 < est["pass_high"].iloc[0]
+    assert est["chance"].iloc[0] == pytest.approx(1 / 900)
 
 
-def test_score_outputs_on_a_reader_file():
+def test_rescore_reader_file_and_prompt_copies():
     df = pd.read_csv("tests/fixtures/other_family_outputs.csv", dtype={"target": str, "output": str})
-    scored = evaluation.score_outputs(df)
+    scored = rescore.score_outputs(df)
     assert scored["exact_match"].tolist() == (scored["target"] == scored["output"]).tolist()
-    summary = evaluation.summarise_outputs(scored)
-    assert set(summary.columns) >= {"model", "params", "target_length", "n", "exact_match", "ted", "em_low", "em_high"}
+    summary = rescore.summarise_outputs(scored)
+    assert set(summary.columns) >= {"model", "params", "target_length", "n", "exact_match", "ted", "chance"}
     with pytest.raises(ValueError, match="lacks columns"):
-        evaluation.score_outputs(df.drop(columns=["params"]))
+        rescore.score_outputs(df.drop(columns=["params"]))
+    bad = df.assign(params=df["params"].astype(object))
+    bad.loc[2, "params"] = "big"
+    with pytest.raises(ValueError, match="row 2"):
+        rescore.score_outputs(bad)
+    toy = pd.DataFrame({"model": "m", "params": 1.0, "target": ["2870", "408"], "output": ["2870", "2870"]})
+    scored = rescore.score_outputs(toy, prompt="41 * 70 = 2870\n23 * 6 = 138\n")
+    kept, report = rescore.exclude_prompt_answers(scored)
+    assert kept["target"].tolist() == ["408"]
+    assert report["correct answers dropped (all models)"] == 1
+    assert report["kept outputs that copy a prompt number (all models)"] == 1
 
 
-def test_smoke_config_end_to_end(tmp_path):
-    """`python -m mirage_utils arithmetic run --smoke` writes every artifact with the documented schema."""
-    assert cli(["arithmetic", "run", "--smoke", "--out", str(tmp_path), "--quiet", "--no-checkpoints"]) == 0
-    for name in tr.ARTIFACT_FILES:
-        assert (tmp_path / name).exists(), name
-    cfg = json.loads((tmp_path / "config.json").read_text())
-    metrics = pd.read_csv(tmp_path / "metrics.csv")
-    assert set(metrics.columns) >= {"model", "task", "target_length", "n", "exact_match", "em_low", "em_high", "ted",
-                                    "token_prob", "cross_entropy"}
-    assert set(metrics["model"]) == {m["name"] for m in cfg["models"]}
-    assert metrics["token_prob"].between(0, 1).all() and (metrics["cross_entropy"] > 0).all()
-    outputs = pd.read_parquet(tmp_path / "outputs.parquet")
-    assert set(outputs.columns) >= {"model", "task", "a", "b", "target", "output", "exact_match", "ted", "token_prob"}
-    models = pd.read_csv(tmp_path / "models.csv")
-    assert (models["tokens_per_second"] > 0).all() and models["n_params"].is_monotonic_increasing
-    # same seed, same tables
+def test_smoke_shards_merge_and_determinism(tmp_path):
+    """Shards fan out by (size, seed); merge refuses an incomplete set; same seed, same tables."""
+    cfg = tr.FamilyConfig.load("configs/arithmetic_smoke.json")
+    shard_dir = tmp_path / "shards"
+    for spec in cfg.models:
+        for seed in cfg.seeds:
+            assert cli(["arithmetic", "shard", "--smoke", "--model", spec.name, "--seed", str(seed), "--out",
+                        str(shard_dir), "--quiet", "--no-checkpoints"]) == 0
+    assert cli(["arithmetic", "merge", "--smoke", "--shards", str(shard_dir), "--out", str(tmp_path / "art")]) == 0
+    art = shards.load_artifacts("configs/arithmetic_smoke.json", tmp_path / "art")
+    metrics_t = art["metrics"]
+    assert set(metrics_t["split"]) == {"train", "test"}
+    assert set(metrics_t["task"]) == set(ar.EVAL_TASKS)
+    assert metrics_t.groupby(["model", "task", "split", "target_length"])["seed"].nunique().eq(2).all()
+    assert metrics_t["token_prob"].between(0, 1).all() and (metrics_t["cross_entropy"] > 0).all()
+    assert (metrics_t["chance"] > 0).all()
+    ckpt = art["checkpoint_eval"]
+    assert set(ckpt["task"]) == set(ar.REDEFINITIONS) and ckpt["step"].min() == 0
+    assert ckpt.groupby(["model", "seed"])["step"].nunique().min() >= 3
+    mc = art["multiple_choice"]
+    assert mc.groupby(["model", "seed", "task", "question"])["correct"].sum().eq(1).all()
+    assert np.isneginf(mc.loc[mc["option"] == "banana", "log_prob"]).all()
+    models = art["models"]
+    assert len(models) == 4 and (models["tokens_per_second"] > 0).all()
+    # determinism: a shard rerun gives identical outputs
     again = tmp_path / "again"
-    assert cli(["arithmetic", "run", "--smoke", "--out", str(again), "--quiet", "--no-checkpoints"]) == 0
-    pd.testing.assert_frame_equal(pd.read_csv(again / "metrics.csv"), metrics)
-    # saved fp16 weights reload and re-evaluate
-    assert cli(["arithmetic", "evaluate", "--smoke", "--out", str(again), "--quiet"]) == 0
-
-
-@pytest.mark.parametrize("name", sorted(ar.REDEFINITIONS))
-def test_redefined_tasks(name):
-    d = ar.redefined_test_set(name, 50, rng(0), 7, 0.5)
-    meaning = ar.REDEFINITIONS[name][1]
-    a, b = d["a"], d["b"]
-    expected = {"+": a + b, "-": a - b, "*": a * b}[meaning]
-    assert d["target"] == [str(v) for v in expected]
-    assert all(int(t) >= 0 for t in d["target"])
-    assert ar.is_test_pair(a, b, 7, 0.5).all() or meaning == "-"  # subtraction swaps operands so that a >= b
-    for prompt in d["prompt"]:
-        shots = prompt[1:].split(ar.EOS)[:2]
-        for shot in shots:
-            lhs, answer = shot.split("=")
-            x, y = (int(v) for v in lhs.replace("*", "+").split("+"))
-            assert int(answer) == {"+": x + y, "-": x - y, "*": x * y}[meaning]
+    shards.run_shard(cfg, cfg.models[0].name, cfg.seeds[0], again, save_checkpoints=False, progress=False)
+    name = shards.shard_name(cfg.models[0].name, cfg.seeds[0])
+    pd.testing.assert_frame_equal(pd.read_parquet(again / name / "outputs.parquet"),
+                                  pd.read_parquet(shard_dir / name / "outputs.parquet"))
+    # an incomplete set of shards is an error that names what is missing
+    (shard_dir / name / "summary.json").unlink()
+    with pytest.raises(FileNotFoundError, match=name):
+        shards.merge(cfg, shard_dir, tmp_path / "art2")
+    with pytest.raises(ValueError, match="no model"):
+        cfg.spec("nope")
+    with pytest.raises(ValueError, match="seed"):
+        shards.run_shard(cfg, cfg.models[0].name, 99, tmp_path)
 
 
 def test_params_tokens_regression_recovers_an_interaction():
@@ -150,19 +238,8 @@ def test_params_tokens_regression_recovers_an_interaction():
     params, tokens = np.meshgrid(np.logspace(3, 6, 5), np.logspace(4, 7, 6))
     lp, lt = np.log10(params.ravel()), np.log10(tokens.ravel())
     y = 0.1 * lp + 0.2 * lt - 0.05 * lp * lt + gen.normal(0, 0.01, lp.size)
-    fit = scaling.params_tokens_regression(pd.DataFrame({"n_params": params.ravel(), "tokens": tokens.ravel(), "y": y}), "y")
+    fit = scaling.params_tokens_regression(pd.DataFrame({"n_params": params.ravel(), "tokens": tokens.ravel(),
+                                                         "y": y}), "y")
     assert fit.loc["log_params:log_tokens", "coef"] == pytest.approx(-0.05, abs=0.01)
-    assert fit.loc["log_params:log_tokens", "p"] < 1e-6
     with pytest.raises(ValueError, match="columns"):
         scaling.params_tokens_regression(pd.DataFrame({"y": y}), "y")
-
-
-def test_checkpoint_evaluation_smoke(tmp_path):
-    cfg = tr.FamilyConfig.from_dict(json.loads(open("configs/arithmetic_smoke.json").read()))
-    tr.run_family(cfg, tmp_path / "art", "cpu", tmp_path / "ckpt", progress=False)
-    table = tr.evaluate_checkpoints(cfg, tmp_path / "ckpt", n_per_task=5, progress=False)
-    assert set(table["task"]) == set(ar.REDEFINITIONS)
-    assert table.groupby("model")["step"].nunique().min() >= 2
-    assert table["prior_match"].between(0, 1).all()
-    with pytest.raises(FileNotFoundError):
-        tr.evaluate_checkpoints(cfg, tmp_path / "nowhere", progress=False)

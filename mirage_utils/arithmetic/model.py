@@ -1,4 +1,4 @@
-"""A clean decoder-only transformer (GPT): pre-norm blocks, causal attention via ``scaled_dot_product_attention``.
+"""The arithmetic family's model: a decoder-only transformer (GPT), pre-norm, causal ``scaled_dot_product_attention``.
 
 Sizes are set by ``n_layer``, ``d_model`` and ``n_head``; parameter counts are reported without the token and
 position embeddings ("non-embedding", the convention of Kaplan et al. 2020), because that is the scale the paper's
@@ -22,6 +22,8 @@ class GPTConfig:
     n_layer: int
     d_model: int
     n_head: int
+    line_break_ids: tuple[int, ...] = ()  # learned positions restart after these tokens; () = from the start
+    rotary: bool = False  # rotary position embeddings (relative offsets) instead of learned absolute positions
 
     def __post_init__(self) -> None:
         for name in ("vocab_size", "block_size", "n_layer", "d_model", "n_head"):
@@ -29,9 +31,21 @@ class GPTConfig:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.d_model % self.n_head:
             raise ValueError(f"d_model ({self.d_model}) must be divisible by n_head ({self.n_head})")
+        if self.rotary and (self.d_model // self.n_head) % 2:
+            raise ValueError(f"rotary embeddings need an even head dimension, got {self.d_model // self.n_head}")
 
-    def to_dict(self) -> dict[str, int]:
+    def to_dict(self) -> dict:
         return asdict(self)
+
+
+def line_positions(ids: torch.Tensor, line_break_ids: tuple[int, ...]) -> torch.Tensor:
+    """Position of each token within its line: 0 at the sequence start and after every line-break token."""
+    t = torch.arange(ids.shape[1], device=ids.device).expand_as(ids)
+    starts = torch.zeros_like(ids, dtype=torch.bool)
+    starts[:, 0] = True
+    for token in line_break_ids:
+        starts[:, 1:] |= ids[:, :-1] == token
+    return t - torch.where(starts, t, torch.zeros_like(t)).cummax(dim=1).values
 
 
 class Block(nn.Module):
@@ -44,12 +58,16 @@ class Block(nn.Module):
         self.ln2 = nn.LayerNorm(cfg.d_model)
         self.mlp = nn.Sequential(nn.Linear(cfg.d_model, 4 * cfg.d_model), nn.GELU(), nn.Linear(4 * cfg.d_model, cfg.d_model))
 
-    def forward(self, x: torch.Tensor, cache: tuple[torch.Tensor, torch.Tensor] | None = None
+    def forward(self, x: torch.Tensor, cache: tuple[torch.Tensor, torch.Tensor] | None = None,
+                rotation: tuple[torch.Tensor, torch.Tensor] | None = None
                 ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
-        """Returns the block output and this layer's (keys, values), extended by ``cache`` when one is given."""
+        """Returns the block output and this layer's (keys, values), extended by ``cache`` when one is given;
+        ``rotation`` = (cos, sin) of each position rotates queries and keys (rotary embeddings)."""
         b, t, d = x.shape
         q, k, v = self.qkv(self.ln1(x)).split(d, dim=2)
         q, k, v = (z.view(b, t, self.n_head, d // self.n_head).transpose(1, 2) for z in (q, k, v))
+        if rotation is not None:
+            q, k = _rotate(q, *rotation), _rotate(k, *rotation)
         if cache is not None:
             k, v = torch.cat([cache[0], k], dim=2), torch.cat([cache[1], v], dim=2)
         if cache is not None and t > 1:
@@ -60,6 +78,20 @@ class Block(nn.Module):
         return x + self.mlp(self.ln2(x)), (k, v)
 
 
+def _rotate(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+    """Rotary embedding (Su et al. 2021) of (batch, head, time, dim) by per-position angles (batch, 1, time, dim/2)."""
+    x1, x2 = x[..., ::2], x[..., 1::2]
+    return torch.stack((x1 * cos - x2 * sin, x1 * sin + x2 * cos), dim=-1).flatten(-2)
+
+
+def rotary_angles(positions: torch.Tensor, head_dim: int, base: float = 10_000.0
+                  ) -> tuple[torch.Tensor, torch.Tensor]:
+    """(cos, sin) of shape (batch, 1, time, head_dim/2) for integer positions (batch, time)."""
+    freqs = base ** (-torch.arange(0, head_dim // 2, device=positions.device, dtype=torch.float32) * 2 / head_dim)
+    angles = positions[:, None, :, None].float() * freqs
+    return angles.cos(), angles.sin()
+
+
 class GPT(nn.Module):
     """Token + learned position embeddings, ``n_layer`` blocks, final LayerNorm, tied output head."""
 
@@ -67,7 +99,7 @@ class GPT(nn.Module):
         super().__init__()
         self.cfg = cfg
         self.tok = nn.Embedding(cfg.vocab_size, cfg.d_model)
-        self.pos = nn.Embedding(cfg.block_size, cfg.d_model)
+        self.pos = None if cfg.rotary else nn.Embedding(cfg.block_size, cfg.d_model)
         self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.n_layer))
         self.ln_f = nn.LayerNorm(cfg.d_model)
         self.apply(self._init)
@@ -86,23 +118,40 @@ class GPT(nn.Module):
         """Logits of shape (batch, time, vocab)."""
         return self.forward_cached(ids, None)[0]
 
-    def forward_cached(self, ids: torch.Tensor, cache: list | None) -> tuple[torch.Tensor, list]:
-        """Logits for ``ids`` continuing the sequence summarised by ``cache`` (None: start), and the new cache."""
+    def positions(self, ids: torch.Tensor) -> torch.Tensor:
+        """Position ids of a whole sequence (absolute, or within each line when ``line_break_ids`` is set)."""
+        if self.cfg.line_break_ids and not self.cfg.rotary:
+            return line_positions(ids, self.cfg.line_break_ids)
+        return torch.arange(ids.shape[1], device=ids.device).expand_as(ids)
+
+    def forward_cached(self, ids: torch.Tensor, cache: list | None, positions: torch.Tensor | None = None
+                       ) -> tuple[torch.Tensor, list]:
+        """Logits for ``ids`` continuing the sequence summarised by ``cache`` (None: start), and the new cache.
+
+        ``positions`` (same shape as ``ids``) is required with a cache; without one it is computed from ``ids``.
+        """
         past = 0 if cache is None else cache[0][0].shape[2]
         t = ids.shape[1]
         if past + t > self.cfg.block_size:
             raise ValueError(f"sequence of {past + t} tokens exceeds block_size {self.cfg.block_size}")
-        x = self.tok(ids) + self.pos(torch.arange(past, past + t, device=ids.device))
+        if positions is None:
+            if cache is not None:
+                raise ValueError("pass positions when continuing from a cache")
+            positions = self.positions(ids)
+        if self.cfg.rotary:
+            x, rotation = self.tok(ids), rotary_angles(positions, self.cfg.d_model // self.cfg.n_head)
+        else:
+            x, rotation = self.tok(ids) + self.pos(positions), None
         new_cache = []
         for i, block in enumerate(self.blocks):
-            x, kv = block(x, None if cache is None else cache[i])
+            x, kv = block(x, None if cache is None else cache[i], rotation)
             new_cache.append(kv)
         return self.ln_f(x) @ self.tok.weight.T, new_cache
 
     def n_params(self, non_embedding: bool = True) -> int:
         total = sum(p.numel() for p in self.parameters())
         if non_embedding:
-            total -= self.tok.weight.numel() + self.pos.weight.numel()
+            total -= self.tok.weight.numel() + (0 if self.pos is None else self.pos.weight.numel())
         return total
 
 
@@ -123,10 +172,13 @@ def generate(model: GPT, prompt: torch.Tensor, max_new_tokens: int, stop_id: int
     if temperature < 0:
         raise ValueError("temperature must be >= 0")
     model.eval()
-    logits, cache = model.forward_cached(prompt, None)
+    pos = model.positions(prompt)
+    logits, cache = model.forward_cached(prompt, None, pos)
+    pos = pos[:, -1:]
     if n_samples > 1:
         cache = [(k.repeat_interleave(n_samples, 0), v.repeat_interleave(n_samples, 0)) for k, v in cache]
         logits = logits.repeat_interleave(n_samples, 0)
+        pos = pos.repeat_interleave(n_samples, 0)
     last = logits[:, -1, :]
     done = torch.zeros(last.shape[0], dtype=torch.bool, device=prompt.device)
     out = []
@@ -141,10 +193,15 @@ def generate(model: GPT, prompt: torch.Tensor, max_new_tokens: int, stop_id: int
         done |= nxt == stop_id
         if bool(done.all()) or step == max_new_tokens - 1:
             break
-        logits, cache = model.forward_cached(nxt[:, None], cache)
+        pos = pos + 1
+        if model.cfg.line_break_ids and not model.cfg.rotary:  # the token after a line break starts a new line
+            breaks = torch.tensor(model.cfg.line_break_ids, device=nxt.device)
+            pos = torch.where(torch.isin(nxt, breaks)[:, None], torch.zeros_like(pos), pos)
+        logits, cache = model.forward_cached(nxt[:, None], cache, pos)
         last = logits[:, -1, :]
     result = torch.stack(out, dim=1)
     if result.shape[1] < max_new_tokens:
-        pad = torch.full((result.shape[0], max_new_tokens - result.shape[1]), stop_id, dtype=result.dtype)
+        pad = torch.full((result.shape[0], max_new_tokens - result.shape[1]), stop_id, dtype=result.dtype,
+                         device=result.device)
         result = torch.cat([result, pad], dim=1)
     return result
