@@ -34,14 +34,14 @@ def _arithmetic(args: argparse.Namespace) -> int:
         if args.model is None or args.seed is None:
             print("shard needs --model and --seed", file=sys.stderr)
             return 2
-        shard_root = Path(args.out) if args.out else shards.CHECKPOINT_ROOT / cfg.name / "shards"
+        shard_root = Path(args.out) if args.out else shards.shards_root(cfg)
         path = shards.run_shard(cfg, args.model, args.seed, shard_root, args.device, not args.no_checkpoints,
                                 progress=not args.quiet)
         print(f"wrote {path}")
         return 0
     out = Path(args.out) if args.out else shards.artifact_dir(cfg)
     if args.action == "merge":
-        shard_root = Path(args.shards) if args.shards else shards.CHECKPOINT_ROOT / cfg.name / "shards"
+        shard_root = Path(args.shards) if args.shards else shards.shards_root(cfg)
         files = shards.merge(cfg, shard_root, out)
     elif args.action == "list":
         for spec in cfg.models:
@@ -92,10 +92,11 @@ def main(argv: list[str] | None = None) -> int:
     ar.add_argument("--model", default=None, help="shard: the size's name in the config")
     ar.add_argument("--seed", type=int, default=None, help="shard: one of the config's seeds")
     ar.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
-    ar.add_argument("--out", default=None, help="shard: folder of shards; run/merge: artifact folder "
-                                                "(default: data/artifacts/arithmetic/<config name>)")
+    ar.add_argument("--out", default=None, help="shard: folder of shards (default: <artifact folder>/shards); "
+                                                "run/merge: artifact folder (default: data/artifacts/arithmetic/"
+                                                "<config name>)")
     ar.add_argument("--shards", default=None, help="merge: folder of shards "
-                                                   "(default: data/checkpoints/arithmetic/<config name>/shards)")
+                                                   "(default: data/artifacts/arithmetic/<config name>/shards)")
     ar.add_argument("--no-checkpoints", action="store_true", help="do not save log-spaced checkpoints")
     ar.add_argument("--quiet", action="store_true", help="no progress bars")
     vi = sub.add_parser("vision", help="the three vision families (Chapter 4)")

@@ -76,6 +76,11 @@ def test_reversal_leaves_exact_match_and_edit_distance_unchanged(x, y):
 def test_prompt_format_answer_mask_and_reversed_answers():
     p = ar.few_shot_prompts("*", "*", np.array([13]), np.array([87]), np.array([[12, 57]]), np.array([[34, 21]]), True)
     assert p == ["^12*34=804\n57*21=7911\n13*87="]
+    p = ar.few_shot_prompts("*", "*", np.array([13]), np.array([87]), np.array([[12, 57]]), np.array([[34, 21]]), True,
+                            reverse_operands=True)
+    assert p == ["^21*43=804\n75*12=7911\n31*78="]
+    p = ar.few_shot_prompts("*", "*", np.array([13]), np.array([87]), np.array([[12, 57]]), np.array([[34, 21]]), False)
+    assert p == ["^12*34=408\n57*21=1197\n13*87="]
     ids = ar.pack(["^1*2=2\n3*4=21\n"])
     mask = ar.answer_mask(ids)
     assert ar.decode(ids[0, 1:][mask[0, :-1]]) == "2\n21\n"

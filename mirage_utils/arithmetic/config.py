@@ -28,10 +28,12 @@ class FamilyConfig:
     train_tokens: int
     batch_size: int
     seeds: tuple[int, ...] = (0, 1, 2)
-    mix: dict = field(default_factory=lambda: {"addition_4digit": 0.2, "addition_1to4digit": 0.2,
-                                               "multiplication_0_99": 0.4, "redefined": 0.2})
+    mix: dict = field(default_factory=lambda: {"addition_4digit": 0.45, "multiplication_0_99": 0.35,
+                                               "redefined": 0.2})
     reverse: bool = True  # answers written least-significant digit first
-    positions: str = "rotary"  # "rotary" (relative offsets), "line" (learned, restart each line), "absolute"
+    reverse_operands: bool = False  # operands too (an ablation)
+    positions: str = "absolute"  # "absolute" (learned), "line" (learned, restart each line), "rotary" (relative)
+    abacus: bool = False  # Abacus embeddings: each digit's place within its number (McLeish et al. 2024)
     split_seed: int = 12345
     test_fraction: float = 0.5
     block_size: int = 64

@@ -17,12 +17,13 @@ from .model import GPT, generate
 
 
 def build_test_set(task: ar.ArithmeticTask, split: str, gen: np.random.Generator, split_seed: int,
-                   test_fraction: float, max_pairs: int | None, reverse: bool) -> pd.DataFrame:
+                   test_fraction: float, max_pairs: int | None, reverse: bool, reverse_operands: bool = False
+                   ) -> pd.DataFrame:
     """Problems of one side of the split with 2-shot prompts (shots always from the training side)."""
     a, b = ar.split_pairs(task, split, split_seed, test_fraction, max_pairs, gen)
     sa, sb = ar.sample_pairs(task, ar.N_SHOTS * len(a), gen, "train", split_seed, test_fraction)
     prompts = ar.few_shot_prompts(task.op, task.op, a, b, sa.reshape(-1, ar.N_SHOTS), sb.reshape(-1, ar.N_SHOTS),
-                                  reverse)
+                                  reverse, reverse_operands)
     target = [str(v) for v in task.answer(a, b).tolist()]
     return pd.DataFrame({"task": task.name, "split": split, "a": a, "b": b, "prompt": prompts, "target": target,
                          "target_length": [len(t) for t in target]})

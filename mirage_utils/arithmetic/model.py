@@ -24,6 +24,8 @@ class GPTConfig:
     n_head: int
     line_break_ids: tuple[int, ...] = ()  # learned positions restart after these tokens; () = from the start
     rotary: bool = False  # rotary position embeddings (relative offsets) instead of learned absolute positions
+    digit_ids: tuple[int, ...] = ()  # Abacus embeddings (McLeish et al. 2024) of these tokens' place in their number
+    max_digits: int = 12
 
     def __post_init__(self) -> None:
         for name in ("vocab_size", "block_size", "n_layer", "d_model", "n_head"):
@@ -78,6 +80,15 @@ class Block(nn.Module):
         return x + self.mlp(self.ln2(x)), (k, v)
 
 
+def digit_places(ids: torch.Tensor, digit_ids: tuple[int, ...]) -> torch.Tensor:
+    """1, 2, 3, ... for the consecutive digit tokens of each number (written least-significant digit first, this is
+    the digit's place value), 0 for every other token."""
+    is_digit = torch.isin(ids, torch.tensor(digit_ids, device=ids.device))
+    t = torch.arange(ids.shape[1], device=ids.device).expand_as(ids)
+    last_non_digit = torch.where(is_digit, torch.full_like(t, -1), t).cummax(dim=1).values
+    return torch.where(is_digit, t - last_non_digit, torch.zeros_like(t))
+
+
 def _rotate(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
     """Rotary embedding (Su et al. 2021) of (batch, head, time, dim) by per-position angles (batch, 1, time, dim/2)."""
     x1, x2 = x[..., ::2], x[..., 1::2]
@@ -100,6 +111,7 @@ class GPT(nn.Module):
         self.cfg = cfg
         self.tok = nn.Embedding(cfg.vocab_size, cfg.d_model)
         self.pos = None if cfg.rotary else nn.Embedding(cfg.block_size, cfg.d_model)
+        self.abacus = nn.Embedding(cfg.max_digits + 1, cfg.d_model) if cfg.digit_ids else None
         self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.n_layer))
         self.ln_f = nn.LayerNorm(cfg.d_model)
         self.apply(self._init)
@@ -124,11 +136,12 @@ class GPT(nn.Module):
             return line_positions(ids, self.cfg.line_break_ids)
         return torch.arange(ids.shape[1], device=ids.device).expand_as(ids)
 
-    def forward_cached(self, ids: torch.Tensor, cache: list | None, positions: torch.Tensor | None = None
-                       ) -> tuple[torch.Tensor, list]:
+    def forward_cached(self, ids: torch.Tensor, cache: list | None, positions: torch.Tensor | None = None,
+                       places: torch.Tensor | None = None) -> tuple[torch.Tensor, list]:
         """Logits for ``ids`` continuing the sequence summarised by ``cache`` (None: start), and the new cache.
 
-        ``positions`` (same shape as ``ids``) is required with a cache; without one it is computed from ``ids``.
+        ``positions`` (and, with Abacus embeddings, ``places``), of the same shape as ``ids``, are required with a
+        cache; without one they are computed from ``ids``.
         """
         past = 0 if cache is None else cache[0][0].shape[2]
         t = ids.shape[1]
@@ -142,6 +155,12 @@ class GPT(nn.Module):
             x, rotation = self.tok(ids), rotary_angles(positions, self.cfg.d_model // self.cfg.n_head)
         else:
             x, rotation = self.tok(ids) + self.pos(positions), None
+        if self.abacus is not None:
+            if places is None:
+                if cache is not None:
+                    raise ValueError("pass places when continuing from a cache")
+                places = digit_places(ids, self.cfg.digit_ids)
+            x = x + self.abacus(places.clamp(max=self.cfg.max_digits))
         new_cache = []
         for i, block in enumerate(self.blocks):
             x, kv = block(x, None if cache is None else cache[i], rotation)
@@ -151,7 +170,7 @@ class GPT(nn.Module):
     def n_params(self, non_embedding: bool = True) -> int:
         total = sum(p.numel() for p in self.parameters())
         if non_embedding:
-            total -= self.tok.weight.numel() + (0 if self.pos is None else self.pos.weight.numel())
+            total -= sum(e.weight.numel() for e in (self.tok, self.pos, self.abacus) if e is not None)
         return total
 
 
@@ -173,12 +192,15 @@ def generate(model: GPT, prompt: torch.Tensor, max_new_tokens: int, stop_id: int
         raise ValueError("temperature must be >= 0")
     model.eval()
     pos = model.positions(prompt)
-    logits, cache = model.forward_cached(prompt, None, pos)
+    place = digit_places(prompt, model.cfg.digit_ids)[:, -1:] if model.cfg.digit_ids else None
+    logits, cache = model.forward_cached(prompt, None, pos, None if place is None else digit_places(
+        prompt, model.cfg.digit_ids))
     pos = pos[:, -1:]
     if n_samples > 1:
         cache = [(k.repeat_interleave(n_samples, 0), v.repeat_interleave(n_samples, 0)) for k, v in cache]
         logits = logits.repeat_interleave(n_samples, 0)
         pos = pos.repeat_interleave(n_samples, 0)
+        place = None if place is None else place.repeat_interleave(n_samples, 0)
     last = logits[:, -1, :]
     done = torch.zeros(last.shape[0], dtype=torch.bool, device=prompt.device)
     out = []
@@ -197,7 +219,10 @@ def generate(model: GPT, prompt: torch.Tensor, max_new_tokens: int, stop_id: int
         if model.cfg.line_break_ids and not model.cfg.rotary:  # the token after a line break starts a new line
             breaks = torch.tensor(model.cfg.line_break_ids, device=nxt.device)
             pos = torch.where(torch.isin(nxt, breaks)[:, None], torch.zeros_like(pos), pos)
-        logits, cache = model.forward_cached(nxt[:, None], cache, pos)
+        if place is not None:
+            digits = torch.tensor(model.cfg.digit_ids, device=nxt.device)
+            place = torch.where(torch.isin(nxt, digits)[:, None], place + 1, torch.zeros_like(place))
+        logits, cache = model.forward_cached(nxt[:, None], cache, pos, place)
         last = logits[:, -1, :]
     result = torch.stack(out, dim=1)
     if result.shape[1] < max_new_tokens:

@@ -45,12 +45,13 @@ def evaluation_sets(cfg: FamilyConfig) -> dict[str, pd.DataFrame]:
     for task in map(ar.get_task, ar.EVAL_TASKS):
         max_test = cfg.eval_max_pairs if task.n_problems > 2_000_000 else None
         for split, n in (("test", max_test), ("train", cfg.train_eval_pairs)):
-            tests.append(build_test_set(task, split, gen, cfg.split_seed, cfg.test_fraction, n, cfg.reverse))
+            tests.append(build_test_set(task, split, gen, cfg.split_seed, cfg.test_fraction, n, cfg.reverse,
+                                        cfg.reverse_operands))
     tests = pd.concat(tests, ignore_index=True)
     held_out = tests[tests["split"] == "test"]
     pass_until = held_out.groupby(["task", "target_length"], sort=True).head(cfg.pass_until_problems)
     redefined = pd.concat([pd.DataFrame(ar.redefined_test_set(name, cfg.redefined_per_task, gen, cfg.split_seed,
-                                                              cfg.test_fraction, cfg.reverse))
+                                                              cfg.test_fraction, cfg.reverse, cfg.reverse_operands))
                            for name in ar.REDEFINITIONS], ignore_index=True)
     return {"tests": tests, "pass_until": pass_until.reset_index(drop=True), "redefined": redefined,
             "multiple_choice": bigbench_questions(cfg, gen)}
@@ -71,7 +72,7 @@ def bigbench_questions(cfg: FamilyConfig, gen: np.random.Generator) -> pd.DataFr
         ex, a, b = ex[keep].reset_index(drop=True), a[keep], b[keep]
         sa, sb = ar.sample_pairs(task, ar.N_SHOTS * len(ex), gen, "train", cfg.split_seed, cfg.test_fraction)
         prompts = ar.few_shot_prompts(task.op, task.op, a, b, sa.reshape(-1, ar.N_SHOTS), sb.reshape(-1, ar.N_SHOTS),
-                                      cfg.reverse)
+                                      cfg.reverse, cfg.reverse_operands)
         for q, (scores, prompt) in enumerate(zip(ex["target_scores"], prompts)):
             for j, (option, score) in enumerate(scores.items()):
                 rows.append({"task": task_name, "question": q, "prompt": prompt, "option_index": j,
@@ -177,7 +178,7 @@ def merge(cfg: FamilyConfig, shards_dir: Path, out_dir: Path) -> dict[str, Path]
 def run_family(cfg: FamilyConfig, out_dir: Path, device: str = "cpu", save_checkpoints: bool = True,
                progress: bool = True) -> dict[str, Path]:
     """Every shard in turn (skipping finished ones), then the merge: the one-command regeneration."""
-    shards_dir = CHECKPOINT_ROOT / cfg.name / "shards"
+    shards_dir = shards_root(cfg)
     for spec in cfg.models:
         for seed in cfg.seeds:
             if not all((shards_dir / shard_name(spec.name, seed) / f).exists() for f in SHARD_FILES):
@@ -187,6 +188,11 @@ def run_family(cfg: FamilyConfig, out_dir: Path, device: str = "cpu", save_check
 
 def artifact_dir(cfg: FamilyConfig) -> Path:
     return ARTIFACT_ROOT / cfg.name
+
+
+def shards_root(cfg: FamilyConfig) -> Path:
+    """Where finished shards' tables go by default (committed, so a sweep can span sessions and machines)."""
+    return artifact_dir(cfg) / "shards"
 
 
 def load_artifacts(config_path: Path | str, out_dir: Path | None = None) -> dict[str, pd.DataFrame]:

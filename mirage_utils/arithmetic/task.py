@@ -172,19 +172,22 @@ def split_pairs(task: ArithmeticTask, split: str, split_seed: int, test_fraction
 
 
 def problem_lines(op: str, a: NDArray[np.int64], b: NDArray[np.int64], answers: NDArray[np.int64] | None,
-                  reverse: bool) -> list[str]:
-    """``a<op>b=`` lines, solved (answer written in the model's order, then EOS) when ``answers`` is given."""
+                  reverse: bool, reverse_operands: bool = False) -> list[str]:
+    """``a<op>b=`` lines, solved (answer, then EOS) when ``answers`` is given; answers (and, with
+    ``reverse_operands``, operands) written least-significant digit first when ``reverse``."""
+    r = reverse and reverse_operands
+    ops = [f"{written(str(x), r)}{op}{written(str(y), r)}=" for x, y in zip(a.tolist(), b.tolist())]
     if answers is None:
-        return [f"{x}{op}{y}=" for x, y in zip(a.tolist(), b.tolist())]
-    return [f"{x}{op}{y}={written(str(v), reverse)}{EOS}" for x, y, v in zip(a.tolist(), b.tolist(), answers.tolist())]
+        return ops
+    return [f"{q}{written(str(v), reverse)}{EOS}" for q, v in zip(ops, answers.tolist())]
 
 
 def few_shot_prompts(op: str, meaning: str, a: NDArray[np.int64], b: NDArray[np.int64], shots_a: NDArray[np.int64],
-                     shots_b: NDArray[np.int64], reverse: bool) -> list[str]:
+                     shots_b: NDArray[np.int64], reverse: bool, reverse_operands: bool = False) -> list[str]:
     """BOS, ``N_SHOTS`` solved examples under ``meaning`` (shots_* of shape (n, N_SHOTS)), then the open query."""
-    solved = [problem_lines(op, shots_a[:, k], shots_b[:, k], apply(meaning, shots_a[:, k], shots_b[:, k]), reverse)
-              for k in range(shots_a.shape[1])]
-    queries = problem_lines(op, a, b, None, reverse)
+    solved = [problem_lines(op, shots_a[:, k], shots_b[:, k], apply(meaning, shots_a[:, k], shots_b[:, k]), reverse,
+                            reverse_operands) for k in range(shots_a.shape[1])]
+    queries = problem_lines(op, a, b, None, reverse, reverse_operands)
     return [BOS + "".join(s[i] for s in solved) + queries[i] for i in range(len(queries))]
 
 
@@ -218,7 +221,8 @@ def answer_mask(ids: NDArray[np.int64]) -> NDArray[np.bool_]:
 
 
 def training_documents(task: ArithmeticTask, n_docs: int, rng: np.random.Generator, split_seed: int,
-                       test_fraction: float, reverse: bool, meanings: tuple[str, ...] | None = None) -> list[str]:
+                       test_fraction: float, reverse: bool, meanings: tuple[str, ...] | None = None,
+                       reverse_operands: bool = False) -> list[str]:
     """Documents of BOS and three solved train-split problems of ``task``.
 
     With ``meanings``, each document draws one meaning from them and applies it to all three problems (a
@@ -234,12 +238,12 @@ def training_documents(task: ArithmeticTask, n_docs: int, rng: np.random.Generat
         answers = np.zeros_like(a)
         for k, meaning in enumerate(meanings):
             answers[which == k] = apply(meaning, a[which == k], b[which == k])
-    lines = [problem_lines(task.op, a[:, k], b[:, k], answers[:, k], reverse) for k in range(3)]
+    lines = [problem_lines(task.op, a[:, k], b[:, k], answers[:, k], reverse, reverse_operands) for k in range(3)]
     return [BOS + lines[0][i] + lines[1][i] + lines[2][i] for i in range(n)]
 
 
 def redefined_test_set(name: str, n: int, rng: np.random.Generator, split_seed: int, test_fraction: float,
-                       reverse: bool) -> dict[str, object]:
+                       reverse: bool, reverse_operands: bool = False) -> dict[str, object]:
     """Held-out problems whose two shots and query give an operator the meaning ``REDEFINITIONS[name]`` names.
 
     Returns columns for ``evaluate.score_problems`` (target = the in-context answer) plus ``prior_target``, the
@@ -251,7 +255,8 @@ def redefined_test_set(name: str, n: int, rng: np.random.Generator, split_seed: 
     task = get_task(task_name)
     a, b = sample_pairs(task, n, rng, "test", split_seed, test_fraction)
     sa, sb = sample_pairs(task, N_SHOTS * n, rng, "train", split_seed, test_fraction)
-    prompts = few_shot_prompts(task.op, meaning, a, b, sa.reshape(n, N_SHOTS), sb.reshape(n, N_SHOTS), reverse)
+    prompts = few_shot_prompts(task.op, meaning, a, b, sa.reshape(n, N_SHOTS), sb.reshape(n, N_SHOTS), reverse,
+                               reverse_operands)
     target = [str(v) for v in apply(meaning, a, b).tolist()]
     return {"task": name, "a": a, "b": b, "prompt": prompts, "target": target,
             "prior_target": [str(v) for v in task.answer(a, b).tolist()], "target_length": [len(t) for t in target]}

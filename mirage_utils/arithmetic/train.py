@@ -36,10 +36,10 @@ def _kinds() -> dict[str, tuple[str, tuple[str, ...] | None]]:
 
 
 def training_batches(cfg: FamilyConfig, seed: int) -> list[np.ndarray]:
-    """The seed's token stream as a shuffled list of (batch, width) uint8 matrices, one document kind per batch
-    (so no batch pads short multiplication documents to the width of additions)."""
+    """The seed's token stream: every document kind of the mix, shuffled together, as (batch, width) uint8
+    matrices, each padded only to its own longest document."""
     gen = rng(seed)
-    batches: list[np.ndarray] = []
+    docs: list[str] = []
     redefined = [k for k in _kinds() if k.startswith("redefined")]
     for kind, (task_name, meanings) in _kinds().items():
         share = cfg.mix.get(task_name, 0.0) if meanings is None else cfg.mix["redefined"] / len(redefined)
@@ -47,15 +47,18 @@ def training_batches(cfg: FamilyConfig, seed: int) -> list[np.ndarray]:
             continue
         task = ar.get_task(task_name)
         pilot = ar.training_documents(task, 256, rng(seed + 10_000), cfg.split_seed, cfg.test_fraction, cfg.reverse,
-                                      meanings)
-        mean_len = np.mean([len(d) for d in pilot])
-        n_docs = max(cfg.batch_size, int(round(share * cfg.train_tokens / mean_len)))
-        docs = ar.training_documents(task, n_docs, gen, cfg.split_seed, cfg.test_fraction, cfg.reverse, meanings)
-        ids = ar.pack(docs).astype(np.uint8)
+                                      meanings, cfg.reverse_operands)
+        n_docs = max(cfg.batch_size, int(round(share * cfg.train_tokens / np.mean([len(d) for d in pilot]))))
+        docs += ar.training_documents(task, n_docs, gen, cfg.split_seed, cfg.test_fraction, cfg.reverse, meanings,
+                                      cfg.reverse_operands)
+    order = gen.permutation(len(docs))
+    batches = []
+    for i in range(0, len(order), cfg.batch_size):
+        ids = ar.pack([docs[j] for j in order[i:i + cfg.batch_size]]).astype(np.uint8)
         if ids.shape[1] > cfg.block_size + 1:
-            raise ValueError(f"{kind} documents of {ids.shape[1]} tokens exceed block_size {cfg.block_size}")
-        batches += [ids[i:i + cfg.batch_size] for i in range(0, len(ids), cfg.batch_size)]
-    return [batches[i] for i in gen.permutation(len(batches))]
+            raise ValueError(f"documents of {ids.shape[1]} tokens exceed block_size {cfg.block_size}")
+        batches.append(ids)
+    return batches
 
 
 def lr_at(step: int, total: int, peak: float, warmup: int, min_ratio: float = 0.1) -> float:
@@ -74,8 +77,9 @@ def checkpoint_steps(total: int, n: int) -> list[int]:
 def build_model(spec: ModelSpec, cfg: FamilyConfig, seed: int) -> GPT:
     torch.manual_seed(seed)
     breaks = (ar.BOS_ID, ar.EOS_ID) if cfg.positions == "line" else ()
+    digits = tuple(ar.TOKEN_ID[d] for d in "0123456789") if cfg.abacus else ()
     return GPT(GPTConfig(len(ar.VOCAB), cfg.block_size, spec.n_layer, spec.d_model, spec.n_head, breaks,
-                         rotary=cfg.positions == "rotary"))
+                         rotary=cfg.positions == "rotary", digit_ids=digits))
 
 
 def configure_device(device: str) -> None:

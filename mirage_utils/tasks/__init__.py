@@ -1,0 +1,1 @@
+"""Tasks the book's own models are trained and tested on."""
