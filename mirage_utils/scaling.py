@@ -141,6 +141,119 @@ def params_tokens_regression(table: "pd.DataFrame", y: str, params: str = "n_par
                          "df_resid": fit.df_resid})
 
 
+_MIXED_TERMS = ["Intercept", "c_log_params", "c_log_tokens", "c_log_params:c_log_tokens"]
+
+
+def params_tokens_mixedlm(table: "pd.DataFrame", y: str, group: str = "unit", params: str = "n_params",
+                          tokens: str = "tokens") -> "pd.DataFrame":
+    """Michaelov & Bergen's inverse-scaling-over-training test with the model run, not the checkpoint, as the unit.
+
+    Checkpoints of one run are not independent, so plain OLS (``params_tokens_regression``) overstates the evidence.
+    Fits ``y ~ c_log_params * c_log_tokens`` with a random intercept per ``group`` (statsmodels ``mixedlm``, REML),
+    where ``c_log_*`` are log10 values centred on their mean over the rows used, so the main effects are read at the
+    average model size and training length. Rows with ``tokens <= 0`` (the random initialisation) are dropped first.
+
+    If the mixed model raises, does not converge, is singular (statsmodels warns the group variance is on the
+    boundary, or the Hessian is not positive definite) or gives non-finite standard errors, falls back to a
+    two-stage fit: per unit, OLS of ``y`` on ``c_log_tokens``; then the per-unit intercepts and slopes are each
+    regressed on the unit's ``c_log_params`` (the slope-on-size coefficient is the interaction), t tests with
+    ``n_units - 2`` df. Returns, per term, ``coef, std_err, stat`` (Wald z for mixedlm, t for two-stage), ``p``,
+    ``method`` ("mixedlm" or "two-stage"), ``n_units`` and ``n_rows``.
+    """
+    import pandas as pd
+
+    missing = [c for c in dict.fromkeys((y, group, params, tokens)) if c not in table.columns]
+    if missing:
+        raise ValueError(f"columns not in the table: {missing}")
+    tok = as_float_array(table[tokens], tokens)
+    keep = tok > 0
+    rows = table.loc[keep]
+    if rows[group].isna().any():
+        raise ValueError(f"group column {group!r} has missing values")
+    n_params = positive(rows[params], params)
+    d = pd.DataFrame({"y": as_float_array(rows[y], y), "unit": rows[group].to_numpy(),
+                      "log_params": np.log10(n_params), "log_tokens": np.log10(tok[keep])})
+    per_unit = d.groupby("unit", sort=True)["log_params"].agg(["min", "max"])
+    if len(per_unit) < 3:
+        raise ValueError(f"need at least 3 units (model runs) with tokens > 0, got {len(per_unit)}")
+    if np.any(per_unit["max"] > per_unit["min"]):
+        raise ValueError(f"{params} must be constant within each unit ({group})")
+    if per_unit["min"].nunique() < 2:
+        raise ValueError(f"need at least 2 distinct {params} values across units to estimate a size effect")
+    d["c_log_params"] = d["log_params"] - d["log_params"].mean()
+    d["c_log_tokens"] = d["log_tokens"] - d["log_tokens"].mean()
+
+    out = _mixedlm_fit(d)
+    if out is None:
+        out = _two_stage_fit(d)
+    out["n_units"] = len(per_unit)
+    out["n_rows"] = len(d)
+    return out
+
+
+def _mixedlm_fit(d: "pd.DataFrame") -> "pd.DataFrame | None":
+    """Random-intercept fit; None when it raises, fails to converge, is singular or has non-finite SEs."""
+    import warnings
+
+    import pandas as pd
+    import statsmodels.formula.api as smf
+    from scipy import stats
+    from statsmodels.tools.sm_exceptions import ConvergenceWarning, SingularMatrixWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            fit = smf.mixedlm("y ~ c_log_params * c_log_tokens", d, groups=d["unit"]).fit(reml=True)
+        except (np.linalg.LinAlgError, ValueError, FloatingPointError):
+            return None
+    bad_warning = any(
+        issubclass(w.category, SingularMatrixWarning)
+        or (issubclass(w.category, ConvergenceWarning)
+            and any(s in str(w.message) for s in ("boundary", "not positive definite")))
+        for w in caught)
+    coef = fit.fe_params.reindex(_MIXED_TERMS)
+    se = fit.bse_fe.reindex(_MIXED_TERMS)
+    if bad_warning or not fit.converged or not (np.all(np.isfinite(coef)) and np.all(np.isfinite(se)) and
+                                                 np.all(se > 0)):
+        return None
+    z = coef / se
+    return pd.DataFrame({"coef": coef, "std_err": se, "stat": z, "p": 2 * stats.norm.sf(np.abs(z)),
+                         "method": "mixedlm"}, index=pd.Index(_MIXED_TERMS, name="term"))
+
+
+def _two_stage_fit(d: "pd.DataFrame") -> "pd.DataFrame":
+    """Summary-statistics fit: per-unit OLS on c_log_tokens, then intercepts and slopes regressed on c_log_params."""
+    import pandas as pd
+    import statsmodels.api as sm
+
+    stage1 = []
+    for unit, g in d.groupby("unit", sort=True):
+        if g["c_log_tokens"].nunique() < 2:
+            raise ValueError(f"two-stage fallback needs >= 2 distinct token counts per unit; unit {unit!r} has fewer")
+        slope, intercept = np.polyfit(g["c_log_tokens"].to_numpy(), g["y"].to_numpy(), 1)
+        stage1.append((float(g["c_log_params"].iloc[0]), float(intercept), float(slope)))
+    s1 = np.asarray(stage1)
+    x = sm.add_constant(s1[:, 0])
+    fit_a = sm.OLS(s1[:, 1], x).fit()  # intercepts: Intercept, c_log_params
+    fit_b = sm.OLS(s1[:, 2], x).fit()  # slopes: c_log_tokens, interaction
+    coef = np.r_[fit_a.params, fit_b.params]
+    se = np.r_[fit_a.bse, fit_b.bse]
+    return pd.DataFrame({"coef": coef, "std_err": se, "stat": np.r_[fit_a.tvalues, fit_b.tvalues],
+                         "p": np.r_[fit_a.pvalues, fit_b.pvalues], "method": "two-stage"},
+                        index=pd.Index(_MIXED_TERMS, name="term"))
+
+
+def holm_adjust(p_values: ArrayLike) -> FloatArray:
+    """Holm-Bonferroni step-down adjusted p values (same order as given), for testing several tasks or terms at
+    once with family-wise error control and no independence assumption."""
+    from statsmodels.stats.multitest import multipletests
+
+    p = probability(p_values, "p_values")
+    if p.ndim != 1 or p.size == 0:
+        raise ValueError("p_values must be a non-empty 1-D sequence")
+    return np.asarray(multipletests(p, method="holm")[1], dtype=np.float64)
+
+
 def crossing(x: ArrayLike, y: ArrayLike, level: float) -> float:
     """First x at which the (noisy, rising) curve y reaches ``level``, by linear interpolation; NaN if it never does."""
     xs, ys = as_float_array(x, "x"), as_float_array(y, "y")

@@ -9,6 +9,7 @@ and, if asked, saves a checkpoint.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from collections.abc import Callable
@@ -89,6 +90,13 @@ def configure_device(device: str) -> None:
         torch.backends.cudnn.allow_tf32 = True
 
 
+def autocast(device: str) -> contextlib.AbstractContextManager:
+    """bfloat16 autocast for the forward pass on CUDA; full float32 on the CPU (where it would not pay)."""
+    if device.startswith("cuda"):
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
 def train_shard(spec: ModelSpec, cfg: FamilyConfig, seed: int, device: str = "cpu",
                 checkpoint_dir: Path | None = None,
                 on_checkpoint: Callable[[GPT, int, int], None] | None = None,
@@ -118,8 +126,9 @@ def train_shard(spec: ModelSpec, cfg: FamilyConfig, seed: int, device: str = "cp
         mask = torch.from_numpy(ar.answer_mask(batch_np)[:, :-1]).to(device)
         for group in opt.param_groups:
             group["lr"] = lr_at(step, total, spec.lr, cfg.warmup_steps)
-        logits = model(batch[:, :-1])
-        loss = F.cross_entropy(logits[mask], batch[:, 1:][mask])
+        with autocast(device):
+            logits = model(batch[:, :-1])
+        loss = F.cross_entropy(logits[mask].float(), batch[:, 1:][mask])
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)

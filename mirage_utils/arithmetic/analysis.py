@@ -1,0 +1,175 @@
+"""What the chapters compute from the family's tables, with seeds as the unit of uncertainty.
+
+Every summary here first computes a number per (size, seed) and only then summarises across seeds (median, range,
+mean with a t interval), never pooling the problems of several seeds into one binomial interval. Claim checks
+return booleans from these summaries, so a test can feed them a counterfactual family and see them fail.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from .. import metrics as metric_fns
+from ..seeding import rng
+from . import task as ar
+
+KEYS = ("model", "n_params")
+
+
+def _require(table: pd.DataFrame, columns: list[str], what: str) -> None:
+    missing = [c for c in columns if c not in table.columns]
+    if missing:
+        raise ValueError(f"{what} lacks columns {missing}")
+
+
+def over_seeds(table: pd.DataFrame, by: list[str], value: str, confidence: float = 0.95) -> pd.DataFrame:
+    """Per group of ``by`` (which must not contain 'seed'): the per-seed values of ``value`` summarised as median,
+    min, max, mean and a Student-t interval over seeds (NaN with a single seed)."""
+    _require(table, [*by, "seed", value], "table")
+    if "seed" in by:
+        raise ValueError("'seed' is the unit being summarised; leave it out of `by`")
+    per_seed = table.groupby([*by, "seed"], sort=True)[value].mean().reset_index()
+    g = per_seed.groupby(by, sort=True)[value]
+    out = g.agg(median="median", low="min", high="max", mean="mean", sd="std", n_seeds="count").reset_index()
+    half = stats.t.ppf(0.5 + confidence / 2, np.maximum(out["n_seeds"] - 1, 1)) * out["sd"] / np.sqrt(out["n_seeds"])
+    out["ci_low"], out["ci_high"] = out["mean"] - half, out["mean"] + half
+    return out
+
+
+def competence_table(metrics: pd.DataFrame) -> pd.DataFrame:
+    """Per size: exact match on each evaluation task, held-out and on training problems (median over seeds, with
+    the seed range), and the chance level of a uniform guess of the same length."""
+    _require(metrics, [*KEYS, "seed", "task", "split", "n", "n_correct", "chance"], "metrics")
+    per_seed = (metrics.assign(chance_hits=metrics["chance"] * metrics["n"])
+                .groupby([*KEYS, "seed", "task", "split"], sort=True)[["n_correct", "n", "chance_hits"]].sum())
+    per_seed["exact_match"] = per_seed["n_correct"] / per_seed["n"]
+    per_seed["chance"] = per_seed["chance_hits"] / per_seed["n"]
+    per_seed = per_seed.reset_index()
+    out = (per_seed.groupby([*KEYS, "task", "split"], sort=True)
+           .agg(median=("exact_match", "median"), low=("exact_match", "min"), high=("exact_match", "max"),
+                chance=("chance", "mean"), n_seeds=("seed", "nunique")).reset_index())
+    return out.sort_values(["task", "split", "n_params"]).reset_index(drop=True)
+
+
+def is_competent(competence: pd.DataFrame, task: str = "addition_4digit", top: float = 0.99,
+                 floor: float = 0.01) -> dict[str, bool]:
+    """Claim check: the largest size's median held-out exact match reaches ``top`` and the smallest's stays at or
+    below ``floor`` (the family spans failing to solving on ``task``)."""
+    held = competence[(competence["task"] == task) & (competence["split"] == "test")].sort_values("n_params")
+    if held.empty:
+        raise ValueError(f"no held-out rows for task {task!r}")
+    return {"largest solves": bool(held["median"].iloc[-1] >= top),
+            "smallest fails": bool(held["median"].iloc[0] <= floor)}
+
+
+def loss_is_flat(training_log: pd.DataFrame, tail: float = 0.2, tolerance: float = 0.05) -> pd.DataFrame:
+    """Per size x seed: relative change of the training loss over the last ``tail`` share of steps; ``flat`` when
+    it fell by less than ``tolerance`` (5%: the schedule has run down and the model is not still learning fast)."""
+    _require(training_log, ["model", "seed", "step", "loss"], "training_log")
+    rows = []
+    for (model, seed), g in training_log.sort_values("step").groupby(["model", "seed"], sort=True):
+        last = g["step"].max()
+        start = g[g["step"] <= (1 - tail) * last].tail(1)
+        if start.empty:
+            raise ValueError(f"{model} seed {seed}: no logged step before the last {tail:.0%} of training")
+        before, after = float(start["loss"].iloc[0]), float(g["loss"].iloc[-1])
+        rows.append({"model": model, "seed": seed, "loss_before": before, "loss_final": after,
+                     "relative_drop": (before - after) / before, "flat": (before - after) / before < tolerance})
+    return pd.DataFrame(rows)
+
+
+def zero_reading_rate(outputs: pd.DataFrame, n_small: int, repeats: int, seed: int,
+                      by: tuple[str, ...] = ("model", "params", "target_length")) -> pd.DataFrame:
+    """Share of random size-``n_small`` test sets (drawn without replacement) on which each group reads exactly 0
+    exact match: how often a paper-sized test set would report "cannot do the task"."""
+    _require(outputs, [*by, "exact_match"], "outputs")
+    if n_small < 1 or repeats < 1:
+        raise ValueError("n_small and repeats must be >= 1")
+    gen = rng(seed)
+    rows = []
+    for key, group in outputs.groupby(list(by), sort=True):
+        hits = group["exact_match"].to_numpy()
+        if len(hits) < n_small:
+            continue
+        draws = np.array([hits[gen.choice(len(hits), n_small, replace=False)].mean() for _ in range(repeats)])
+        rows.append({**dict(zip(by, key)), "P(reads 0)": float((draws == 0).mean()),
+                     "full-size accuracy": float(hits.mean())})
+    return pd.DataFrame(rows)
+
+
+def length_law_fit(curves: pd.DataFrame, group: list[str]) -> pd.DataFrame:
+    """Per group (e.g. model x seed): p_hat from TED(L) = L (1 - p) (least squares through the origin), then for each
+    answer length the predicted accuracy p_hat^L and TED L (1 - p_hat) next to the measured ones."""
+    _require(curves, [*group, "target_length", "exact_match", "ted"], "curves")
+    rows = []
+    for key, g in curves.groupby(group, sort=True):
+        L = g["target_length"].to_numpy(float)
+        p_hat = 1 - float((L * g["ted"]).sum() / (L * L).sum())
+        for length, acc, ted in zip(L, g["exact_match"], g["ted"]):
+            rows.append({**dict(zip(group, key if isinstance(key, tuple) else (key,))), "target_length": int(length),
+                         "p_hat": p_hat, "accuracy": acc, "predicted accuracy": max(p_hat, 0.0) ** length,
+                         "ted": ted, "predicted ted": length * (1 - p_hat)})
+    return pd.DataFrame(rows)
+
+
+def r_squared(y: np.ndarray, y_hat: np.ndarray) -> float:
+    """1 - SSE/SST (NaN when y is constant)."""
+    y, y_hat = np.asarray(y, float), np.asarray(y_hat, float)
+    sst = ((y - y.mean()) ** 2).sum()
+    return float("nan") if sst == 0 else float(1 - ((y - y_hat) ** 2).sum() / sst)
+
+
+def length_law_r2(fit: pd.DataFrame, group: list[str], floor: float = 1e-4) -> pd.DataFrame:
+    """Per group: R^2 of log accuracy against log p_hat^L (lengths where both exceed ``floor``, so a floor of zeros
+    does not decide it) and of TED against L (1 - p_hat); NaN where fewer than 3 lengths qualify."""
+    rows = []
+    for key, g in fit.groupby(group, sort=True):
+        ok = (g["accuracy"] > floor) & (g["predicted accuracy"] > floor)
+        r2_acc = (r_squared(np.log(g.loc[ok, "accuracy"]), np.log(g.loc[ok, "predicted accuracy"]))
+                  if ok.sum() >= 3 else float("nan"))
+        rows.append({**dict(zip(group, key if isinstance(key, tuple) else (key,))), "lengths used": int(ok.sum()),
+                     "R2 log accuracy": r2_acc, "R2 TED": r_squared(g["ted"], g["predicted ted"])})
+    return pd.DataFrame(rows)
+
+
+def multiple_choice_scores(mc: pd.DataFrame, options: str = "same_length") -> pd.DataFrame:
+    """Multiple Choice Grade and Brier score per model x seed x task from option log-probabilities.
+
+    ``options``: "all" (BIG-bench's seven: the answer, four wrong numbers, 'banana', 'house'); "same_length" (the
+    answer and the wrong numbers with as many digits, so knowing an answer's length is not enough); "same_lead"
+    (also the same leading digit, so knowing the rough size of the answer is not enough either; questions left
+    with the answer alone are dropped). ``chance`` is the MCG of a uniform guess among the options kept.
+    """
+    _require(mc, ["model", "seed", "task", "question", "option", "correct", "log_prob"], "multiple-choice table")
+    if options not in ("all", "same_length", "same_lead"):
+        raise ValueError(f"options must be 'all', 'same_length' or 'same_lead', got {options!r}")
+    df = mc.copy()
+    if options != "all":
+        qkey = ["model", "seed", "task", "question"]
+        answer = df[df["correct"]].set_index(qkey)["option"]
+        ans = answer.reindex(pd.MultiIndex.from_frame(df[qkey])).to_numpy().astype(str)
+        opt = df["option"].to_numpy().astype(str)
+        keep = np.char.str_len(opt) == np.char.str_len(ans)
+        if options == "same_lead":
+            keep &= np.array([o[:1] == a[:1] for o, a in zip(opt, ans)])
+        df = df[keep]
+        df = df[df.groupby(qkey)["option"].transform("size") > 1]
+    rows = []
+    for (model, seed, task_name, q), g in df.groupby(["model", "seed", "task", "question"], sort=True):
+        probs = metric_fns.normalise_log_probs(g["log_prob"].to_numpy(float))
+        correct = int(np.flatnonzero(g["correct"].to_numpy())[0])
+        rows.append({"model": model, "seed": seed, "task": task_name, "question": q, "n_options": len(g),
+                     "mcg": metric_fns.multiple_choice_grade(probs, correct),
+                     "brier": metric_fns.brier_score(probs, correct)})
+    per_q = pd.DataFrame(rows)
+    out = per_q.groupby(["model", "seed", "task"], sort=True).agg(
+        questions=("question", "size"), mcg=("mcg", "mean"), brier=("brier", "mean"),
+        chance=("n_options", lambda n: float(np.mean(1.0 / n)))).reset_index()
+    return out
+
+
+def chance_line(target_length: int) -> float:
+    """Exact match of a uniform guess with ``target_length`` digits (for figure reference lines)."""
+    return float(ar.chance_exact_match(target_length))

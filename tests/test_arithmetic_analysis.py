@@ -1,0 +1,94 @@
+"""Seed-level summaries and claim checks of the arithmetic family, each fed a counterfactual that must fail it."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mirage_utils.arithmetic import analysis as an
+
+
+def _metrics(top: float, bottom: float, seeds=(0, 1, 2)) -> pd.DataFrame:
+    """A toy metrics table: three sizes whose held-out 4-digit-sum accuracy runs from ``bottom`` to ``top``."""
+    rows = []
+    for (model, n, acc) in [("s", 3e3, bottom), ("m", 3e4, (top + bottom) / 2), ("l", 3e5, top)]:
+        for seed in seeds:
+            for split in ("test", "train"):
+                for L, chance in ((4, 1 / 9000), (5, 1 / 90000)):
+                    rows.append({"model": model, "n_params": n, "seed": seed, "task": "addition_4digit",
+                                 "split": split, "target_length": L, "n": 1000, "n_correct": round(1000 * acc),
+                                 "chance": chance})
+    return pd.DataFrame(rows)
+
+
+def test_competence_check_passes_a_competent_family_and_fails_counterfactuals():
+    assert an.is_competent(an.competence_table(_metrics(0.995, 0.0))) == {"largest solves": True,
+                                                                          "smallest fails": True}
+    assert not an.is_competent(an.competence_table(_metrics(0.95, 0.0)))["largest solves"]
+    assert not an.is_competent(an.competence_table(_metrics(0.995, 0.2)))["smallest fails"]
+    with pytest.raises(ValueError, match="no held-out rows"):
+        an.is_competent(an.competence_table(_metrics(0.9, 0.0)), task="multiplication_2digit")
+
+
+def test_competence_uses_the_median_seed_not_the_pooled_problems():
+    m = _metrics(0.995, 0.0)
+    m.loc[(m["model"] == "l") & (m["seed"] == 0), "n_correct"] = 0  # one seed never learned
+    table = an.competence_table(m)
+    row = table[(table["model"] == "l") & (table["split"] == "test")].iloc[0]
+    assert row["median"] == pytest.approx(0.995) and row["low"] == 0.0
+    assert an.is_competent(table)["largest solves"]  # two of three seeds: the median solves
+    m.loc[(m["model"] == "l") & (m["seed"] == 1), "n_correct"] = 0
+    assert not an.is_competent(an.competence_table(m))["largest solves"]
+
+
+def test_over_seeds_summarises_per_seed_values():
+    t = pd.DataFrame({"g": ["a"] * 6, "seed": [0, 0, 1, 1, 2, 2], "v": [1.0, 3.0, 2.0, 2.0, 5.0, 5.0]})
+    out = an.over_seeds(t, ["g"], "v").iloc[0]
+    assert out["median"] == 2.0 and out["low"] == 2.0 and out["high"] == 5.0 and out["n_seeds"] == 3
+    assert out["ci_low"] < out["mean"] < out["ci_high"]
+    with pytest.raises(ValueError, match="seed"):
+        an.over_seeds(t, ["g", "seed"], "v")
+
+
+def test_loss_flatness_and_its_counterfactual():
+    steps = np.arange(100, 5001, 100)
+    flat = pd.DataFrame({"model": "m", "seed": 0, "step": steps, "loss": 0.5 + np.exp(-steps / 500)})
+    falling = pd.DataFrame({"model": "m", "seed": 0, "step": steps, "loss": 2.0 - steps / 3000})
+    assert an.loss_is_flat(flat)["flat"].all()
+    assert not an.loss_is_flat(falling)["flat"].any()
+
+
+def test_zero_reading_rate():
+    out = pd.DataFrame({"model": "m", "params": 1.0, "target_length": 3,
+                        "exact_match": np.r_[np.ones(5, bool), np.zeros(995, bool)]})
+    z = an.zero_reading_rate(out, 100, 200, seed=0).iloc[0]
+    assert z["P(reads 0)"] == pytest.approx((1 - 0.005) ** 100, abs=0.1)  # about 0.6
+    assert an.zero_reading_rate(out.assign(exact_match=True), 100, 10, 0)["P(reads 0)"].iloc[0] == 0
+
+
+def test_length_law_recovers_a_geometric_family_and_rejects_a_step():
+    L = np.arange(1, 6)
+    geometric = pd.DataFrame({"model": "m", "target_length": L, "exact_match": 0.8 ** L, "ted": L * 0.2})
+    fit = an.length_law_fit(geometric, ["model"])
+    assert fit["p_hat"].iloc[0] == pytest.approx(0.8)
+    assert an.length_law_r2(fit, ["model"])["R2 log accuracy"].iloc[0] == pytest.approx(1.0)
+    step = geometric.assign(exact_match=[0.9, 0.9, 0.9, 0.001, 0.001])  # same TED, accuracy collapses at L = 4
+    r2 = an.length_law_r2(an.length_law_fit(step, ["model"]), ["model"])["R2 log accuracy"].iloc[0]
+    assert r2 < 0.8
+
+
+def test_multiple_choice_option_subsets_and_chance():
+    rows = []
+    for q, (answer, options) in enumerate([("1234", ["1234", "1299", "5234", "87", "banana"]),
+                                           ("567", ["567", "512", "999", "12345", "house"])]):
+        for i, o in enumerate(options):
+            rows.append({"model": "m", "seed": 0, "task": "t", "question": q, "option": o, "correct": o == answer,
+                         "log_prob": -np.inf if not o.isdigit() else -float(i)})
+    mc = pd.DataFrame(rows)
+    all_ = an.multiple_choice_scores(mc, "all").iloc[0]
+    assert all_["mcg"] == 1.0 and all_["chance"] == pytest.approx(1 / 5)
+    same = an.multiple_choice_scores(mc, "same_length").iloc[0]
+    assert same["chance"] == pytest.approx(1 / 3)
+    lead = an.multiple_choice_scores(mc, "same_lead").iloc[0]
+    assert lead["questions"] == 2 and lead["chance"] == pytest.approx(1 / 2)
+    with pytest.raises(ValueError, match="options"):
+        an.multiple_choice_scores(mc, "some")
