@@ -42,7 +42,10 @@ def _arithmetic(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else shards.artifact_dir(cfg)
     if args.action == "merge":
         shard_root = Path(args.shards) if args.shards else shards.shards_root(cfg)
-        files = shards.merge(cfg, shard_root, out)
+        missing = shards.missing_shards(cfg, shard_root)
+        if missing and args.partial:
+            print(f"partial merge: {len(missing)} shards missing: {missing}", file=sys.stderr)
+        files = shards.merge(cfg, shard_root, out, partial=args.partial)
     elif args.action == "list":
         for spec in cfg.models:
             for seed in cfg.seeds:
@@ -98,6 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     ar.add_argument("--shards", default=None, help="merge: folder of shards "
                                                    "(default: data/artifacts/arithmetic/<config name>/shards)")
     ar.add_argument("--no-checkpoints", action="store_true", help="do not save log-spaced checkpoints")
+    ar.add_argument("--partial", action="store_true", help="merge: whatever shards exist (a sweep in progress)")
     ar.add_argument("--quiet", action="store_true", help="no progress bars")
     vi = sub.add_parser("vision", help="the three vision families (Chapter 4)")
     vi.add_argument("action", choices=["run"], help="train every family x size x seed and write the outcome tables")

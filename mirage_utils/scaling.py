@@ -153,8 +153,8 @@ def params_tokens_mixedlm(table: "pd.DataFrame", y: str, group: str = "unit", pa
     where ``c_log_*`` are log10 values centred on their mean over the rows used, so the main effects are read at the
     average model size and training length. Rows with ``tokens <= 0`` (the random initialisation) are dropped first.
 
-    If the mixed model raises, does not converge, is singular (statsmodels warns the group variance is on the
-    boundary, or the Hessian is not positive definite) or gives non-finite standard errors, falls back to a
+    If the mixed model raises, does not converge, is singular (group SD < 1e-3 of the residual SD, or a singular
+    covariance / non-positive-definite Hessian) or gives non-finite standard errors, falls back to a
     two-stage fit: per unit, OLS of ``y`` on ``c_log_tokens``; then the per-unit intercepts and slopes are each
     regressed on the unit's ``c_log_params`` (the slope-on-size coefficient is the interaction), t tests with
     ``n_units - 2`` df. Returns, per term, ``coef, std_err, stat`` (Wald z for mixedlm, t for two-stage), ``p``,
@@ -180,6 +180,8 @@ def params_tokens_mixedlm(table: "pd.DataFrame", y: str, group: str = "unit", pa
         raise ValueError(f"{params} must be constant within each unit ({group})")
     if per_unit["min"].nunique() < 2:
         raise ValueError(f"need at least 2 distinct {params} values across units to estimate a size effect")
+    if d["y"].nunique() < 2:
+        raise ValueError(f"{y} is constant over the rows used; nothing to fit")
     d["c_log_params"] = d["log_params"] - d["log_params"].mean()
     d["c_log_tokens"] = d["log_tokens"] - d["log_tokens"].mean()
 
@@ -192,32 +194,43 @@ def params_tokens_mixedlm(table: "pd.DataFrame", y: str, group: str = "unit", pa
 
 
 def _mixedlm_fit(d: "pd.DataFrame") -> "pd.DataFrame | None":
-    """Random-intercept fit; None when it raises, fails to converge, is singular or has non-finite SEs."""
+    """Random-intercept fit; None when it raises, fails to converge, is singular or has non-finite SEs.
+
+    ``y`` is standardised for the optimiser (statsmodels' tolerances are absolute, so a y with a small spread
+    converges poorly) and the coefficients and SEs are mapped back; z and p are unaffected.
+    """
     import warnings
 
     import pandas as pd
     import statsmodels.formula.api as smf
     from scipy import stats
-    from statsmodels.tools.sm_exceptions import ConvergenceWarning, SingularMatrixWarning
+    from statsmodels.tools.sm_exceptions import SingularMatrixWarning
 
+    mean, sd = float(d["y"].mean()), float(d["y"].std(ddof=0))
+    ds = d.assign(y=(d["y"] - mean) / sd)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            fit = smf.mixedlm("y ~ c_log_params * c_log_tokens", d, groups=d["unit"]).fit(reml=True)
+            fit = smf.mixedlm("y ~ c_log_params * c_log_tokens", ds, groups=ds["unit"]).fit(reml=True)
         except (np.linalg.LinAlgError, ValueError, FloatingPointError):
             return None
-    bad_warning = any(
-        issubclass(w.category, SingularMatrixWarning)
-        or (issubclass(w.category, ConvergenceWarning)
-            and any(s in str(w.message) for s in ("boundary", "not positive definite")))
-        for w in caught)
-    coef = fit.fe_params.reindex(_MIXED_TERMS)
-    se = fit.bse_fe.reindex(_MIXED_TERMS)
-    if bad_warning or not fit.converged or not (np.all(np.isfinite(coef)) and np.all(np.isfinite(se)) and
-                                                 np.all(se > 0)):
+    # statsmodels' own "MLE may be on the boundary" warning uses an absolute threshold (group variance < 0.01), so it
+    # is not used; singular = the group SD is < 1e-3 of the residual SD (cf. lme4's isSingular), or the covariance or
+    # Hessian is singular.
+    singular = any(issubclass(w.category, SingularMatrixWarning) or "not positive definite" in str(w.message)
+                   for w in caught)
+    group_var, scale = float(np.asarray(fit.cov_re)[0, 0]), float(fit.scale)
+    if not (np.isfinite(group_var) and np.isfinite(scale) and scale > 0) or group_var <= 1e-6 * scale:
+        singular = True
+    coef = fit.fe_params.reindex(_MIXED_TERMS).to_numpy(dtype=float)
+    se = fit.bse_fe.reindex(_MIXED_TERMS).to_numpy(dtype=float)
+    if singular or not fit.converged or not (np.all(np.isfinite(coef)) and np.all(np.isfinite(se))
+                                             and np.all(se > 0)):
         return None
     z = coef / se
-    return pd.DataFrame({"coef": coef, "std_err": se, "stat": z, "p": 2 * stats.norm.sf(np.abs(z)),
+    coef = coef * sd
+    coef[0] += mean
+    return pd.DataFrame({"coef": coef, "std_err": se * sd, "stat": z, "p": 2 * stats.norm.sf(np.abs(z)),
                          "method": "mixedlm"}, index=pd.Index(_MIXED_TERMS, name="term"))
 
 

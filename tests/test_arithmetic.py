@@ -230,6 +230,9 @@ def test_smoke_shards_merge_and_determinism(tmp_path):
     (shard_dir / name / "summary.json").unlink()
     with pytest.raises(FileNotFoundError, match=name):
         shards.merge(cfg, shard_dir, tmp_path / "art2")
+    assert shards.missing_shards(cfg, shard_dir) == [name]
+    shards.merge(cfg, shard_dir, tmp_path / "art2", partial=True)  # a look at a sweep in progress
+    assert len(pd.read_csv(tmp_path / "art2" / "models.csv")) == 3
     with pytest.raises(ValueError, match="no model"):
         cfg.spec("nope")
     with pytest.raises(ValueError, match="seed"):

@@ -87,3 +87,131 @@ def test_crossing_and_onset_size():
         onset_size([0, 1], [0.0, 1.0])
     with pytest.raises(ValueError):
         crossing([0, 1], [0.0, 1.0, 2.0], 0.5)
+
+
+# --- Michaelov & Bergen's params x tokens test with the model run as the unit -------------------------------------
+
+INTERACTION = "c_log_params:c_log_tokens"
+
+
+def _training_runs(interaction, seed, sd_unit=0.05, noise=0.02):
+    """6 sizes x 3 seeds = 18 runs, 8 checkpoints each at log-spaced tokens 1e4..1e7, random intercept per run."""
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    sizes, tokens = np.logspace(6, 9, 6), np.logspace(4, 7, 8)
+    rows = []
+    for n in sizes:
+        for s in range(3):
+            u = rng.normal(0.0, sd_unit)
+            rows += [dict(unit=f"{n:.0e}/seed{s}", n_params=n, tokens=t, u=u) for t in tokens]
+    d = pd.DataFrame(rows)
+    c_n = np.log10(d["n_params"]) - np.log10(d["n_params"]).mean()
+    c_d = np.log10(d["tokens"]) - np.log10(d["tokens"]).mean()
+    d["y"] = 0.2 * c_n + 0.1 * c_d + interaction * c_n * c_d + d["u"] + rng.normal(0.0, noise, len(d))
+    return d.drop(columns="u")
+
+
+def test_mixedlm_recovers_negative_interaction():
+    res = scaling.params_tokens_mixedlm(_training_runs(-0.08, seed=0), "y")
+    assert list(res.index) == ["Intercept", "c_log_params", "c_log_tokens", INTERACTION]
+    assert list(res.columns) == ["coef", "std_err", "stat", "p", "method", "n_units", "n_rows"]
+    assert set(res["method"]) == {"mixedlm"}
+    assert set(res["n_units"]) == {18} and set(res["n_rows"]) == {144}
+    assert res.loc[INTERACTION, "coef"] == pytest.approx(-0.08, abs=0.02)
+    assert res.loc[INTERACTION, "p"] < 0.01
+    assert res.loc["c_log_params", "coef"] == pytest.approx(0.2, abs=0.05)
+    assert res.loc["c_log_tokens", "coef"] == pytest.approx(0.1, abs=0.02)
+
+
+def test_mixedlm_no_interaction_is_not_significant():
+    # counterfactual: same design, true interaction 0 (seed 0 checked: p ~ 0.86)
+    res = scaling.params_tokens_mixedlm(_training_runs(0.0, seed=0), "y")
+    assert set(res["method"]) == {"mixedlm"}
+    assert res.loc[INTERACTION, "p"] > 0.05
+    assert abs(res.loc[INTERACTION, "coef"]) < 0.01
+
+
+def test_mixedlm_drops_random_initialisation_rows():
+    import pandas as pd
+
+    d = _training_runs(-0.08, seed=1)
+    init = d.groupby("unit", as_index=False).first().assign(tokens=0.0, y=100.0)
+    with_init = pd.concat([init, d]).sort_values(["unit", "tokens"], kind="stable").reset_index(drop=True)
+    a = scaling.params_tokens_mixedlm(d, "y")
+    b = scaling.params_tokens_mixedlm(with_init, "y")
+    assert set(b["n_rows"]) == {144}
+    np.testing.assert_allclose(b["coef"], a["coef"], rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(b["p"], a["p"], rtol=1e-4, atol=1e-12)
+
+
+def test_mixedlm_is_less_confident_than_pseudo_replicated_ols():
+    """All the variation is between runs (a per-run offset unrelated to size), so the checkpoints of one run add
+    no evidence about size. Pooled OLS counts 20 checkpoints x 5 runs as 100 independent rows."""
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    rows = []
+    for i, n in enumerate(np.logspace(6, 9, 5)):
+        u = rng.normal(0.0, 1.0)
+        rows += [dict(unit=i, n_params=n, tokens=t, y=u + rng.normal(0.0, 0.01)) for t in np.logspace(4, 7, 20)]
+    d = pd.DataFrame(rows)
+    mixed = scaling.params_tokens_mixedlm(d, "y")
+    # rescale tokens to geometric mean 1 so OLS's log_params effect is also read at the average training length
+    # (uncentred, it is read at 1 token, far outside the data, with an inflated SE)
+    ols = scaling.params_tokens_regression(d.assign(tokens=d["tokens"] / np.exp(np.log(d["tokens"]).mean())), "y")
+    assert set(mixed["method"]) == {"mixedlm"}
+    assert mixed.loc["c_log_params", "coef"] == pytest.approx(ols.loc["log_params", "coef"], rel=1e-6)
+    assert ols.loc["log_params", "p"] < 1e-3  # spuriously "significant"
+    assert mixed.loc["c_log_params", "p"] > 0.05
+    assert mixed.loc["c_log_params", "p"] > ols.loc["log_params", "p"]
+
+
+def test_mixedlm_falls_back_to_two_stage(monkeypatch):
+    import statsmodels.formula.api as smf
+
+    d = _training_runs(-0.08, seed=2)
+    mixed = scaling.params_tokens_mixedlm(d, "y")
+
+    def broken(*args, **kwargs):
+        raise np.linalg.LinAlgError("Singular matrix")
+
+    monkeypatch.setattr(smf, "mixedlm", broken)
+    two = scaling.params_tokens_mixedlm(d, "y")
+    assert set(two["method"]) == {"two-stage"}
+    assert list(two.columns) == list(mixed.columns) and list(two.index) == list(mixed.index)
+    # balanced design: the two-stage estimates equal the mixed model's fixed effects
+    np.testing.assert_allclose(two["coef"], mixed["coef"], rtol=1e-5, atol=1e-8)
+    assert two.loc[INTERACTION, "p"] < 0.01
+
+
+@pytest.mark.parametrize(
+    "change, match",
+    [
+        (lambda d: d.drop(columns="unit"), r"columns not in the table: \['unit'\]"),
+        (lambda d: d[d["unit"].isin(sorted(set(d["unit"]))[:2])], "at least 3 units"),
+        (lambda d: d.assign(n_params=1e6), "at least 2 distinct n_params"),
+        (lambda d: d.assign(n_params=np.where(d["n_params"] > 1e8, -1.0, d["n_params"])), "n_params must be > 0"),
+        (lambda d: d.assign(n_params=d["n_params"] * (1 + (d["tokens"] > 1e6))), "constant within each unit"),
+    ],
+)
+def test_mixedlm_rejects_bad_input(change, match):
+    with pytest.raises(ValueError, match=match):
+        scaling.params_tokens_mixedlm(change(_training_runs(-0.08, seed=0)), "y")
+
+
+def test_holm_adjust_hand_example_and_validation():
+    np.testing.assert_allclose(scaling.holm_adjust([0.01, 0.04, 0.03]), [0.03, 0.06, 0.06])
+    for bad in ([], [0.1, 1.5], [-0.01], [np.nan]):
+        with pytest.raises(ValueError):
+            scaling.holm_adjust(bad)
+
+
+@given(st.lists(st.floats(0, 1), min_size=1, max_size=20))
+def test_holm_adjust_is_monotone_and_bounded(p):
+    adj = scaling.holm_adjust(p)
+    raw = np.asarray(p)
+    assert adj.shape == raw.shape
+    assert np.all(adj >= raw - 1e-12) and np.all(adj <= 1.0)
+    order = np.argsort(raw, kind="stable")
+    assert np.all(np.diff(adj[order]) >= -1e-12)

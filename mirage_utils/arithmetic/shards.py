@@ -135,18 +135,26 @@ def run_shard(cfg: FamilyConfig, model_name: str, seed: int, out_dir: Path, devi
     return shard_dir
 
 
-def merge(cfg: FamilyConfig, shards_dir: Path, out_dir: Path) -> dict[str, Path]:
-    """Concatenate every (size, seed) shard of ``cfg`` into the artifact tables; missing shards are an error."""
+def missing_shards(cfg: FamilyConfig, shards_dir: Path) -> list[str]:
+    """Names of the config's (size, seed) shards that are absent or incomplete in ``shards_dir``."""
+    return [shard_name(s.name, seed) for s in cfg.models for seed in cfg.seeds
+            if not all((Path(shards_dir) / shard_name(s.name, seed) / f).exists() for f in SHARD_FILES)]
+
+
+def merge(cfg: FamilyConfig, shards_dir: Path, out_dir: Path, partial: bool = False) -> dict[str, Path]:
+    """Concatenate every (size, seed) shard of ``cfg`` into the artifact tables; missing shards are an error
+    unless ``partial`` (a look at a sweep in progress: the tables then cover only the shards that exist)."""
     from . import evaluate as ev
 
     shards_dir, out_dir = Path(shards_dir), Path(out_dir)
     wanted = [(s.name, seed) for s in cfg.models for seed in cfg.seeds]
-    missing = [shard_name(m, s) for m, s in wanted
-               if not all((shards_dir / shard_name(m, s) / f).exists() for f in SHARD_FILES)]
-    if missing:
+    missing = missing_shards(cfg, shards_dir)
+    if missing and not partial:
         raise FileNotFoundError(f"{len(missing)} of {len(wanted)} shards missing or incomplete in {shards_dir}: "
                                 f"{missing}; run `python -m mirage_utils arithmetic shard --model M --seed S` for each")
-    dirs = [shards_dir / shard_name(m, s) for m, s in wanted]
+    dirs = [shards_dir / shard_name(m, s) for m, s in wanted if shard_name(m, s) not in missing]
+    if not dirs:
+        raise FileNotFoundError(f"no finished shard in {shards_dir}")
     models = pd.DataFrame([json.loads((d / "summary.json").read_text()) for d in dirs])
     params = models.drop_duplicates("model").set_index("model")["n_params"]
 
