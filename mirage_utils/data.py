@@ -154,6 +154,13 @@ GPT3_MULTIPLICATION_MODELS: dict[str, tuple[float, str]] = {
 }
 
 
+def gpt3_multiplication_prompt() -> str:
+    """The few-shot prefix every Mukobi query began with (its PROVENANCE.md: ``"Multiply:\\n41 * 70 = 2870\\n..."``),
+    rebuilt from ``prompt.csv``: the numbers in it are answers a model could copy."""
+    shots = read_csv("mukobi/prompt")
+    return "Multiply:\n" + "".join(f"{a} * {b} = {c}\n" for a, b, c in shots[["a", "b", "completion"]].itertuples(index=False))
+
+
 def gpt3_multiplication() -> pd.DataFrame:
     """Mukobi's greedy completions for all 10,000 products a*b, a, b in 0..99, one row per model x problem.
 

@@ -147,6 +147,16 @@ def plot_by_length(
     return ax
 
 
+def chance_lines(ax: Axes, lengths: Sequence[int], chance: Any, *, label: bool = True) -> Axes:
+    """Dotted horizontal line per answer length at the exact match of a uniform guess (``chance(L)``), in the
+    length's colour; one legend entry for all of them."""
+    colors = length_colors(sorted(int(L) for L in lengths))
+    for i, (L, color) in enumerate(colors.items()):
+        ax.axhline(float(chance(L)), color=color, ls=":", lw=1, label="chance (uniform guess)" if label and i == 0
+                   else None)
+    return ax
+
+
 def plot_diagnosis(ax: Axes, x: Sequence[float], discrete: Any, continuous: Any, result: Any, *, title: str,
                    xlabel: str, log_x: bool = False) -> Axes:
     """Draw one mirage test (:func:`mirage_utils.diagnosis.diagnose`): the discrete metric and the continuous one

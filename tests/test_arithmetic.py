@@ -196,6 +196,16 @@ def test_rescore_reader_file_and_prompt_copies():
     assert report["kept outputs that copy a prompt number (all models)"] == 1
 
 
+def test_resolved_above_chance_and_its_counterfactual():
+    toy = pd.DataFrame({"model": "m", "params": 1.0, "target": ["123"] * 2000, "output": ["123"] * 20 + ["1"] * 1980})
+    curves = rescore.summarise_outputs(rescore.score_outputs(toy))
+    assert rescore.resolved_above_chance(curves).all()  # 1% against a chance level of 1/900
+    at_chance = toy.assign(output=["123"] * 2 + ["1"] * 1998)  # 0.1%: a hit or two, as often as guessing
+    assert not rescore.resolved_above_chance(rescore.summarise_outputs(rescore.score_outputs(at_chance))).any()
+    with pytest.raises(ValueError, match="lack columns"):
+        rescore.resolved_above_chance(curves.drop(columns="chance"))
+
+
 def test_smoke_shards_merge_and_determinism(tmp_path):
     """Shards fan out by (size, seed); merge refuses an incomplete set; same seed, same tables."""
     cfg = tr.FamilyConfig.load("configs/arithmetic_smoke.json")

@@ -70,3 +70,12 @@ def summarise_outputs(scored: pd.DataFrame, by: list[str] | None = None) -> pd.D
     if "target_length" in g.columns:
         g["chance"] = chance_exact_match(g["target_length"].to_numpy())
     return g
+
+
+def resolved_above_chance(curves: pd.DataFrame) -> pd.Series:
+    """Claim check per row of :func:`summarise_outputs`: the 95% Wilson lower bound of exact match exceeds the
+    chance level of the answer's length (a hit or two at chance level is not "above zero" in any useful sense)."""
+    missing = [c for c in ("em_low", "chance") if c not in curves.columns]
+    if missing:
+        raise ValueError(f"curves lack columns {missing} (use summarise_outputs)")
+    return curves["em_low"] > curves["chance"]
