@@ -288,3 +288,14 @@ def onset_size(sizes: ArrayLike, y: ArrayLike, level: float = 0.5) -> float:
     if np.any(s <= 0):
         raise ValueError("sizes must be positive")
     return float(10 ** crossing(np.log10(s), y, level))
+
+
+def interaction_verdict(coef: float, p_adjusted: float, alpha: float = 0.05) -> str:
+    """Claim check for inverse scaling over training: "inverse" when the size x training interaction is negative
+    and significant after correction, "positive" when positive and significant, else "none"."""
+    coef, p_adjusted = float(coef), float(p_adjusted)
+    if not np.isfinite(coef) or not 0 <= p_adjusted <= 1:
+        raise ValueError(f"need a finite coefficient and a p value in [0, 1], got {coef!r}, {p_adjusted!r}")
+    if p_adjusted >= alpha:
+        return "none"
+    return "inverse" if coef < 0 else "positive"

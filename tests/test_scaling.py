@@ -217,3 +217,11 @@ def test_holm_adjust_is_monotone_and_bounded(p):
     assert np.all(adj >= raw - 1e-12) and np.all(adj <= 1.0)
     order = np.argsort(raw, kind="stable")
     assert np.all(np.diff(adj[order]) >= -1e-12)
+
+
+def test_interaction_verdict_and_counterfactuals():
+    assert scaling.interaction_verdict(-0.08, 0.001) == "inverse"
+    assert scaling.interaction_verdict(0.08, 0.001) == "positive"
+    assert scaling.interaction_verdict(-0.08, 0.2) == "none"  # a negative but unreliable interaction is no finding
+    with pytest.raises(ValueError):
+        scaling.interaction_verdict(float("nan"), 0.01)
