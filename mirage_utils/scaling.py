@@ -7,6 +7,8 @@ below is a function of ``p`` only, so any sharpness in it comes from the metric,
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 from typing import TYPE_CHECKING
 from numpy.typing import ArrayLike, NDArray
@@ -299,3 +301,40 @@ def interaction_verdict(coef: float, p_adjusted: float, alpha: float = 0.05) -> 
     if p_adjusted >= alpha:
         return "none"
     return "inverse" if coef < 0 else "positive"
+
+
+def inverse_scaling_table(table: "pd.DataFrame", tests: Sequence[str], metrics: Sequence[str], group: str = "unit",
+                          test_column: str = "task", alpha: float = 0.05) -> "pd.DataFrame":
+    """Michaelov & Bergen's test for every test x metric: the mixed model (:func:`params_tokens_mixedlm`, the unit
+    is ``group``) next to their plain least squares (:func:`params_tokens_regression`), Holm-corrected over the
+    interactions that could be fitted, with :func:`interaction_verdict`. A metric that never varies on a test
+    (e.g. exact match stuck at 0) is reported as "untestable" instead of fitted."""
+    import pandas as pd
+
+    if test_column not in table.columns:
+        raise ValueError(f"column {test_column!r} not in the table")
+    rows = []
+    for test in tests:
+        sub = table[(table[test_column] == test) & (table["tokens"] > 0)]
+        if sub.empty:
+            raise ValueError(f"no trained checkpoints for test {test!r}")
+        for metric in metrics:
+            row = {"test": test, "metric": metric, "coef": np.nan, "stat": np.nan, "p": np.nan, "method": "",
+                   "OLS t": np.nan, "OLS p": np.nan}
+            if sub[metric].nunique() < 2:
+                row["method"] = "untestable (constant)"
+            else:
+                mixed = params_tokens_mixedlm(sub, metric, group=group).loc["c_log_params:c_log_tokens"]
+                ols = params_tokens_regression(sub, metric).loc["log_params:log_tokens"]
+                row.update(coef=mixed["coef"], stat=mixed["stat"], p=mixed["p"], method=mixed["method"],
+                           **{"OLS t": ols["t"], "OLS p": ols["p"]})
+            rows.append(row)
+    out = pd.DataFrame(rows)
+    fitted = out["p"].notna()
+    out["p (Holm)"] = np.nan
+    out["verdict"] = "untestable"
+    if fitted.any():
+        out.loc[fitted, "p (Holm)"] = holm_adjust(out.loc[fitted, "p"].to_numpy())
+        out.loc[fitted, "verdict"] = [interaction_verdict(c, p, alpha) for c, p in
+                                      out.loc[fitted, ["coef", "p (Holm)"]].itertuples(index=False)]
+    return out
