@@ -92,3 +92,16 @@ def test_multiple_choice_option_subsets_and_chance():
     assert lead["questions"] == 2 and lead["chance"] == pytest.approx(1 / 2)
     with pytest.raises(ValueError, match="options"):
         an.multiple_choice_scores(mc, "some")
+
+
+def test_smallest_at_chance_and_emergence_by_seed():
+    rows = []
+    for seed in range(3):
+        for n, mcg in [(1e3, 0.34), (1e4, 0.5), (1e5, 0.95)]:
+            rows.append({"model": f"m{n:g}", "seed": seed, "task": "t", "n_params": n, "mcg": mcg + 0.01 * seed,
+                         "brier": 0.3 - mcg / 4, "chance": 1 / 3})
+    scores = pd.DataFrame(rows)
+    assert an.smallest_at_chance(scores) == {"t": True}
+    assert an.smallest_at_chance(scores.assign(mcg=scores["mcg"] + 0.2)) == {"t": False}  # smallest beats chance
+    es = an.emergence_by_seed(scores, "mcg").iloc[0]
+    assert es["low"] <= es["median"] <= es["high"]

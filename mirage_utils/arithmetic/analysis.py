@@ -173,3 +173,26 @@ def multiple_choice_scores(mc: pd.DataFrame, options: str = "same_length") -> pd
 def chance_line(target_length: int) -> float:
     """Exact match of a uniform guess with ``target_length`` digits (for figure reference lines)."""
     return float(ar.chance_exact_match(target_length))
+
+
+def smallest_at_chance(scores: pd.DataFrame, tolerance: float = 0.05) -> dict[str, bool]:
+    """Claim check per task: the smallest size's Multiple Choice Grade (mean over seeds) is within ``tolerance``
+    of the chance level of its option set; without that, an MCG curve cannot look emergent for any reason."""
+    _require(scores, ["model", "seed", "task", "mcg", "chance", "n_params"], "scores")
+    out = {}
+    for task_name, g in scores.groupby("task", sort=True):
+        smallest = g[g["n_params"] == g["n_params"].min()]
+        out[task_name] = bool(smallest["mcg"].mean() <= smallest["chance"].mean() + tolerance)
+    return out
+
+
+def emergence_by_seed(scores: pd.DataFrame, value: str, higher_is_better: bool = True) -> pd.DataFrame:
+    """Eq. 1's emergence score of ``value`` against n_params, once per seed and task (median and range over
+    seeds): sharpness measured on each seed's own curve, never on a curve averaged over seeds."""
+    from ..emergence import emergence_score
+
+    _require(scores, ["seed", "task", "n_params", value], "scores")
+    per = (scores.groupby(["task", "seed"], sort=True)
+           .apply(lambda g: emergence_score(g["n_params"], g[value], higher_is_better), include_groups=False)
+           .rename("score").reset_index())
+    return per.groupby("task", sort=True)["score"].agg(median="median", low="min", high="max").reset_index()
