@@ -1,4 +1,10 @@
-"""Emergence score of a scaling curve (Eq. 1 of Sec. 4, from Srivastava et al. 2022).
+"""Sharpness of a scaling curve: Eq. 1's emergence score (Sec. 4, from Srivastava et al. 2022) and two measures
+that know where the models sit on the scale axis.
+
+Eq. 1 ignores the spacing of the models: a straight line through k sizes scores exactly k - 1, and a curve with a
+floor at zero scores +-inf. :func:`steepest_rise_ratio` (the steepest rise per decade over the mean rise per decade,
+1 for any straight line in log N) and :func:`rise_width` (the decades the middle 80% of the rise takes) use the
+scales themselves, so they compare curves measured on different grids.
 
 ``sign(argmax y - argmin y) * (max y - min y) / sqrt(median((y_i - y_{i-1})**2))`` with points sorted by scale:
 large when the curve's whole rise happens in a few of its steps, small when it climbs steadily.
@@ -85,3 +91,53 @@ def emergence_table(
         )
         rows.append({**dict(zip(by, key_tuple)), "n_points": n, "emergence_score": score})
     return pd.DataFrame(rows, columns=[*by, "n_points", "emergence_score"])
+
+
+def _oriented_log_curve(x: ArrayLike, y: ArrayLike, higher_is_better: bool) -> tuple[NDArray, NDArray]:
+    xs, ys = as_float_array(x, "x"), as_float_array(y, "y")
+    if xs.ndim != 1 or ys.ndim != 1 or xs.size != ys.size:
+        raise ValueError("x and y must be 1-D arrays of the same length")
+    if xs.size < MIN_POINTS:
+        raise ValueError(f"need at least {MIN_POINTS} points, got {xs.size}")
+    if np.any(xs <= 0):
+        raise ValueError("scales x must be positive (they are read on a log scale)")
+    if np.unique(xs).size != xs.size:
+        raise ValueError("x contains duplicate scales; aggregate them first")
+    order = np.argsort(xs)
+    return np.log10(xs[order]), (ys if higher_is_better else -ys)[order]
+
+
+def steepest_rise_ratio(x: ArrayLike, y: ArrayLike, higher_is_better: bool = True) -> float:
+    """Steepest rise per decade between neighbouring sizes, divided by the mean rise per decade over the window.
+
+    1 for a straight line in log N at any spacing and number of points; about W/d for a jump inside one interval of
+    d decades of a W-decade window; unchanged by any increasing affine change of the metric. NaN when the curve does
+    not rise overall (its last point is not above its first): there is no rise to call sharp or smooth.
+    """
+    u, v = _oriented_log_curve(x, y, higher_is_better)
+    net = v[-1] - v[0]
+    if not net > 0:
+        return float("nan")
+    return float(np.max(np.diff(v) / np.diff(u)) / (net / (u[-1] - u[0])))
+
+
+def rise_width(x: ArrayLike, y: ArrayLike, higher_is_better: bool = True, lower: float = 0.1,
+               upper: float = 0.9) -> float:
+    """Decades of scale between the first points where the curve reaches ``lower`` and ``upper`` of its net rise
+    (from its first to its last point), interpolated linearly in log10(x). Small means sharp: a line over W decades
+    gives (upper - lower) W, whatever its spacing. NaN when the curve does not rise overall."""
+    if not 0 <= lower < upper <= 1:
+        raise ValueError(f"need 0 <= lower < upper <= 1, got {lower}, {upper}")
+    u, v = _oriented_log_curve(x, y, higher_is_better)
+    net = v[-1] - v[0]
+    if not net > 0:
+        return float("nan")
+    frac = (v - v[0]) / net
+
+    def first_crossing(level: float) -> float:
+        i = int(np.flatnonzero(frac >= level)[0])
+        if i == 0:
+            return float(u[0])
+        return float(u[i - 1] + (level - frac[i - 1]) * (u[i] - u[i - 1]) / (frac[i] - frac[i - 1]))
+
+    return first_crossing(upper) - first_crossing(lower)

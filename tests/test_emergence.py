@@ -81,3 +81,62 @@ def test_table_groups_and_short_series():
     assert np.isnan(table.set_index("task").loc["b", "emergence_score"])
     with pytest.raises(ValueError, match="columns not in the table"):
         emergence.emergence_table(df, by=["family"], x="params", y="score")
+
+
+# --- spacing-aware sharpness --------------------------------------------------------------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@given(st.integers(3, 12), st.floats(0.5, 4), st.floats(-3, 3), st.floats(0.01, 5), st.integers(0, 10**6))
+@settings(max_examples=60, deadline=None)
+def test_a_straight_line_scores_one_at_any_spacing(n, decades, intercept, slope, seed):
+    gen = np.random.default_rng(seed)
+    u = np.sort(gen.uniform(0, decades, n))
+    if np.min(np.diff(u)) < 1e-6:
+        return
+    x, y = 10 ** (3 + u), intercept + slope * u
+    assert emergence.steepest_rise_ratio(x, y) == pytest.approx(1.0, rel=1e-9)
+    assert emergence.rise_width(x, y) == pytest.approx(0.8 * (u[-1] - u[0]), rel=1e-9)
+    # Eq. 1 instead grows with the number of points on the same line (exactly k - 1 when evenly spaced)
+    even = np.linspace(0, decades, n)
+    assert emergence.emergence_score(10 ** even, even) == pytest.approx(n - 1)
+
+
+@given(st.floats(0.1, 10), st.floats(-5, 5))
+@settings(max_examples=30, deadline=None)
+def test_sharpness_measures_are_affine_invariant(scale, shift):
+    x = np.logspace(3, 6, 7)
+    y = np.array([0.0, 0.01, 0.02, 0.1, 0.7, 0.95, 1.0])
+    assert emergence.steepest_rise_ratio(x, scale * y + shift) == pytest.approx(emergence.steepest_rise_ratio(x, y))
+    assert emergence.rise_width(x, scale * y + shift) == pytest.approx(emergence.rise_width(x, y))
+
+
+def test_known_cases_order_sharpness_sensibly():
+    x = np.logspace(3, 7, 9)  # 4 decades, 0.5 decade apart
+    u = np.log10(x)
+    line = (u - 3) / 4
+    narrow = 1 / (1 + np.exp(-(u - 5) / 0.1))
+    wide = 1 / (1 + np.exp(-(u - 5) / 0.8))
+    step = (u > 5.2).astype(float)
+    floor = np.where(u < 6, 0.0, u - 6)  # zero for most of the window, then a steady rise
+    ratios = {k: emergence.steepest_rise_ratio(x, v) for k, v in
+              dict(line=line, wide=wide, narrow=narrow, step=step, floor=floor).items()}
+    assert ratios["line"] == pytest.approx(1)
+    assert 1 < ratios["wide"] < ratios["narrow"] <= ratios["step"] == pytest.approx(8)  # 4 decades / 0.5
+    assert np.isfinite(ratios["floor"])  # Eq. 1 gives inf for a floor at zero; these stay finite
+    assert np.isinf(emergence.emergence_score(x, floor))
+    widths = {k: emergence.rise_width(x, v) for k, v in dict(line=line, wide=wide, narrow=narrow, step=step).items()}
+    assert widths["step"] <= widths["narrow"] < widths["wide"] < widths["line"]
+    assert np.isnan(emergence.steepest_rise_ratio(x, line[::-1]))  # no net rise: nothing to call sharp
+    assert emergence.steepest_rise_ratio(x, line[::-1], higher_is_better=False) == pytest.approx(1)
+
+
+def test_sharpness_measures_validate_input():
+    with pytest.raises(ValueError, match="positive"):
+        emergence.steepest_rise_ratio([0, 1, 2], [0, 1, 2])
+    with pytest.raises(ValueError, match="at least"):
+        emergence.rise_width([1, 10], [0, 1])
+    with pytest.raises(ValueError, match="lower < upper"):
+        emergence.rise_width([1, 10, 100], [0, 1, 2], lower=0.9, upper=0.1)
