@@ -126,6 +126,7 @@ def run_shard(cfg: FamilyConfig, model_name: str, seed: int, out_dir: Path, devi
     ckpt.insert(1, "seed", seed)
     ckpt.insert(2, "n_params", summary["n_params"])
     outputs = outputs.drop(columns=["target"]).astype({"token_prob": np.float32, "log_prob": np.float32})
+    shard_dir.mkdir(parents=True, exist_ok=True)  # again: a long shard must not lose its work to a moved folder
     (shard_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     log.to_csv(shard_dir / "training_log.csv", index=False)
     outputs.to_parquet(shard_dir / "outputs.parquet", index=False, compression="zstd")
