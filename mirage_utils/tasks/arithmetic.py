@@ -1,4 +1,5 @@
-"""Few-shot integer arithmetic as character-level token sequences (Sec. 3 of the paper).
+"""LEGACY (serves the 2025 family's artifacts until the rebuilt family of ``mirage_utils.arithmetic`` replaces them):
+few-shot integer arithmetic as character-level token sequences (Sec. 3 of the paper).
 
 A prompt holds two solved examples and a query, one per line, e.g. ``^12*34=408\n57*21=1197\n13*87=``; the model
 must continue with the answer digits and an end-of-line. Two tasks, as in the paper: multiplication (operands 0-99,
@@ -15,10 +16,9 @@ from numpy.typing import NDArray
 
 from .._validation import positive_int
 
-PAD, BOS, EOS = "_", "^", "\n"
-VOCAB: tuple[str, ...] = (PAD, BOS, EOS, "=", "+", "*", *"0123456789")
-TOKEN_ID = {ch: i for i, ch in enumerate(VOCAB)}
-PAD_ID, BOS_ID, EOS_ID = TOKEN_ID[PAD], TOKEN_ID[BOS], TOKEN_ID[EOS]
+# One vocabulary and one tokenizer for both families.
+from ..arithmetic.task import (BOS, BOS_ID, EOS, EOS_ID, PAD, PAD_ID, TOKEN_ID, VOCAB,  # noqa: E402,F401
+                               answer_mask, decode, encode, pack)
 
 
 @dataclass(frozen=True)
@@ -53,18 +53,6 @@ def get_task(name: str) -> ArithmeticTask:
     if name not in TASKS:
         raise ValueError(f"unknown task {name!r}; known: {sorted(TASKS)}")
     return TASKS[name]
-
-
-def encode(text: str) -> list[int]:
-    """Characters to token ids (ValueError on a character outside the vocabulary)."""
-    try:
-        return [TOKEN_ID[ch] for ch in text]
-    except KeyError as exc:
-        raise ValueError(f"character {exc.args[0]!r} is not in the arithmetic vocabulary {VOCAB}") from exc
-
-
-def decode(ids) -> str:
-    return "".join(VOCAB[int(i)] for i in ids)
 
 
 def is_test_pair(a: NDArray[np.int64], b: NDArray[np.int64], split_seed: int, test_fraction: float) -> NDArray[np.bool_]:
@@ -137,29 +125,6 @@ def training_sequences(task: ArithmeticTask, n_sequences: int, rng: np.random.Ge
     answers = task.answer(a, b)
     return [BOS + "".join(f"{a[i, k]}{task.op}{b[i, k]}={answers[i, k]}{EOS}" for k in range(3))
             for i in range(n_sequences)]
-
-
-def pack(texts: list[str], length: int | None = None) -> NDArray[np.int64]:
-    """Token ids of ``texts`` right-padded with PAD to a common length."""
-    encoded = [encode(t) for t in texts]
-    width = length or max(len(e) for e in encoded)
-    out = np.full((len(encoded), width), PAD_ID, dtype=np.int64)
-    for i, e in enumerate(encoded):
-        if len(e) > width:
-            raise ValueError(f"text of {len(e)} tokens does not fit in {width}")
-        out[i, : len(e)] = e
-    return out
-
-
-def answer_mask(ids: NDArray[np.int64]) -> NDArray[np.bool_]:
-    """Positions whose *next* token is part of an answer (digits after '=' and the EOS): where the loss applies."""
-    eq, eos = TOKEN_ID["="], EOS_ID
-    mask = np.zeros(ids.shape, dtype=bool)
-    in_answer = np.zeros(ids.shape[0], dtype=bool)
-    for j in range(ids.shape[1] - 1):
-        in_answer = np.where(ids[:, j] == eq, True, np.where(ids[:, j] == eos, False, in_answer))
-        mask[:, j] = in_answer & (ids[:, j + 1] != PAD_ID)
-    return mask
 
 
 # --- Redefined operators (in the spirit of REDEFINE-MATH, McKenzie et al. 2022) --------------------------------

@@ -1,4 +1,5 @@
-"""One documented recipe for the whole arithmetic GPT family.
+"""LEGACY (the 2025 family, until the rebuilt family of ``mirage_utils.arithmetic`` replaces it): one documented
+recipe for the whole arithmetic GPT family.
 
 Every size sees the same token stream (same seed, same order) for the same number of tokens (the Pythia rule: a
 fixed dataset, growing models), with AdamW, linear warm-up and cosine decay to 10% of the peak learning rate. The
@@ -19,6 +20,7 @@ from torch.nn import functional as F
 from tqdm import tqdm  # console bars: tqdm.auto warns in kernels without ipywidgets
 
 from ..arithmetic.model import GPT, GPTConfig, flops_per_token
+from ..arithmetic.train import checkpoint_steps, lr_at
 from ..seeding import rng, torch_generator
 from ..tasks import arithmetic as ar
 
@@ -82,19 +84,6 @@ def training_stream(cfg: FamilyConfig) -> np.ndarray:
     if ids.shape[1] > cfg.block_size + 1:
         raise ValueError(f"training sequences of {ids.shape[1]} tokens exceed block_size {cfg.block_size}")
     return ids[gen.permutation(len(ids))]
-
-
-def lr_at(step: int, total: int, peak: float, warmup: int, min_ratio: float = 0.1) -> float:
-    if step < warmup:
-        return peak * (step + 1) / warmup
-    progress = (step - warmup) / max(1, total - warmup)
-    return peak * (min_ratio + (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
-
-
-def checkpoint_steps(total: int, n: int) -> list[int]:
-    """Log-spaced step numbers (1 ... total) at which to save a checkpoint; always includes the last step."""
-    steps = np.unique(np.round(np.logspace(0, math.log10(max(total, 1)), n)).astype(int))
-    return sorted({int(s) for s in steps if 1 <= s <= total} | {total})
 
 
 def build_model(spec: ModelSpec, cfg: FamilyConfig, seed: int) -> GPT:
