@@ -141,3 +141,21 @@ def rise_width(x: ArrayLike, y: ArrayLike, higher_is_better: bool = True, lower:
         return float(u[i - 1] + (level - frac[i - 1]) * (u[i] - u[i - 1]) / (frac[i] - frac[i - 1]))
 
     return first_crossing(upper) - first_crossing(lower)
+
+
+def sharpness_table(df: pd.DataFrame, by: Sequence[str], x: str, y: str, higher_is_better: bool = True) -> pd.DataFrame:
+    """Per group of a long table: Eq. 1's emergence score, :func:`steepest_rise_ratio` and :func:`rise_width`,
+    with the window they were computed on (smallest and largest scale, its width in decades, number of sizes), so
+    that every sharpness number is reported with its scope. Groups with fewer than 3 sizes get NaN scores."""
+    table = emergence_table(df, by, x, y, higher_is_better)
+    means = df.dropna(subset=[x, y]).groupby([*by, x], as_index=False, sort=True)[y].mean()
+    extra = []
+    for key, group in means.groupby(list(by), sort=True):
+        xs, ys = group[x].to_numpy(float), group[y].to_numpy(float)
+        ok = len(group) >= MIN_POINTS and np.all(xs > 0)
+        extra.append({**dict(zip(by, key if isinstance(key, tuple) else (key,))),
+                      "smallest": xs.min(), "largest": xs.max(),
+                      "window_decades": float(np.log10(xs.max() / xs.min())) if np.all(xs > 0) else np.nan,
+                      "steepest_rise_ratio": steepest_rise_ratio(xs, ys, higher_is_better) if ok else np.nan,
+                      "rise_width_decades": rise_width(xs, ys, higher_is_better) if ok else np.nan})
+    return table.merge(pd.DataFrame(extra), on=list(by))

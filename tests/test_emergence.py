@@ -140,3 +140,14 @@ def test_sharpness_measures_validate_input():
         emergence.rise_width([1, 10], [0, 1])
     with pytest.raises(ValueError, match="lower < upper"):
         emergence.rise_width([1, 10, 100], [0, 1, 2], lower=0.9, upper=0.1)
+
+
+def test_sharpness_table_reports_every_measure_with_its_window():
+    x = np.logspace(3, 7, 9)
+    df = pd.DataFrame({"curve": ["line"] * 9 + ["step"] * 9, "x": np.r_[x, x],
+                       "y": np.r_[np.linspace(0, 1, 9), (np.log10(x) > 5.2).astype(float)]})
+    t = emergence.sharpness_table(df, ["curve"], "x", "y").set_index("curve")
+    assert t.loc["line", "window_decades"] == pytest.approx(4)
+    assert t.loc["line", "emergence_score"] == pytest.approx(8)  # Eq. 1: k - 1 for a line
+    assert t.loc["line", "steepest_rise_ratio"] == pytest.approx(1)
+    assert t.loc["step", "steepest_rise_ratio"] == pytest.approx(8)
