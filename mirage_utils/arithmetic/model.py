@@ -192,10 +192,9 @@ def generate(model: GPT, prompt: torch.Tensor, max_new_tokens: int, stop_id: int
         raise ValueError("temperature must be >= 0")
     model.eval()
     pos = model.positions(prompt)
-    place = digit_places(prompt, model.cfg.digit_ids)[:, -1:] if model.cfg.digit_ids else None
-    logits, cache = model.forward_cached(prompt, None, pos, None if place is None else digit_places(
-        prompt, model.cfg.digit_ids))
-    pos = pos[:, -1:]
+    places = digit_places(prompt, model.cfg.digit_ids) if model.cfg.digit_ids else None
+    logits, cache = model.forward_cached(prompt, None, pos, places)
+    pos, place = pos[:, -1:], None if places is None else places[:, -1:]
     if n_samples > 1:
         cache = [(k.repeat_interleave(n_samples, 0), v.repeat_interleave(n_samples, 0)) for k, v in cache]
         logits = logits.repeat_interleave(n_samples, 0)

@@ -119,8 +119,10 @@ def run_shard(cfg: FamilyConfig, model_name: str, seed: int, out_dir: Path, devi
     mc_out = mc.drop(columns="prompt").assign(log_prob=np.concatenate(lps).astype(np.float32))
     summary["eval_seconds"] = time.perf_counter() - t0
     for frame in (outputs, pu, mc_out, log):
-        frame.insert(0, "model", model_name) if "model" not in frame else None
-        frame.insert(1, "seed", seed) if "seed" not in frame else None
+        if "model" not in frame:
+            frame.insert(0, "model", model_name)
+        if "seed" not in frame:
+            frame.insert(1, "seed", seed)
     ckpt = pd.concat(ckpt_rows, ignore_index=True)
     ckpt.insert(0, "model", model_name)
     ckpt.insert(1, "seed", seed)
@@ -226,13 +228,6 @@ def load_artifacts(config_path: Path | str, out_dir: Path | None = None) -> dict
         path = out / name
         tables[path.stem] = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
     return tables
-
-
-def spec_table(cfg: FamilyConfig) -> pd.DataFrame:
-    """The config's sizes with their non-embedding parameter counts."""
-    from .train import n_params
-
-    return pd.DataFrame([{**s.__dict__, "n_params": n_params(s, cfg)} for s in cfg.models])
 
 
 __all__ = ["ModelSpec", "FamilyConfig", "run_shard", "merge", "run_family", "load_artifacts", "evaluation_sets"]
