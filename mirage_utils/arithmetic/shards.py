@@ -211,13 +211,14 @@ def load_artifacts(config_path: Path | str, out_dir: Path | None = None) -> dict
 
     Raises FileNotFoundError naming the command to run when the artifacts are missing.
     """
-    import torch
-
     cfg = FamilyConfig.load(config_path)
     out = Path(out_dir) if out_dir is not None else artifact_dir(cfg)
     if os.environ.get(RETRAIN_ENV) == "1":
+        import torch  # only retraining needs it: reading the tables does not
+
         device = "cuda" if torch.cuda.is_available() else "cpu"
-        print(f"{RETRAIN_ENV}=1: retraining the family '{cfg.name}' into {out} on {device} (about an hour on a CPU)")
+        print(f"{RETRAIN_ENV}=1: retraining the family '{cfg.name}' into {out} on {device} (about ten hours of one "
+              "CPU core for the full family; see How to run)")
         run_family(cfg, out, device)
     missing = [f for f in ARTIFACT_FILES if not (out / f).exists()]
     if missing:
