@@ -184,23 +184,6 @@ def load_results_dir(root: str | Path) -> pd.DataFrame:
 
 # --- multiple comparisons ----------------------------------------------------------------------------------------
 
-def null_emergence_scores(n_series: int, n_sizes: np.ndarray, noise_sd: float, rng: np.random.Generator
-                          ) -> np.ndarray:
-    """Emergence scores of pure-noise curves: no true change with scale, Gaussian measurement noise only.
-
-    ``n_sizes`` gives the number of model sizes of each series (cycled); scores are computed per length group.
-    """
-    from .emergence import emergence_scores
-
-    sizes = np.resize(np.asarray(n_sizes), n_series)
-    out = np.empty(n_series)
-    for k in np.unique(sizes):
-        idx = np.flatnonzero(sizes == k)
-        y = rng.normal(0.0, noise_sd, size=(idx.size, int(k)))
-        out[idx] = emergence_scores(np.arange(int(k)), y)
-    return out
-
-
 def trend_null(n_sizes: int, n_series: int, noise_to_rise: float, rng: np.random.Generator,
                floor: bool = False) -> pd.DataFrame:
     """Sharpness of curves with no jump: a straight line in log N (net rise 1, sizes evenly spaced) plus Gaussian

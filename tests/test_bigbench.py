@@ -37,13 +37,6 @@ def test_metric_kinds():
     assert bigbench.metric_kind("something_new") == "unclassified"
 
 
-def test_null_scores_are_scale_free_and_seeded():
-    a = bigbench.null_emergence_scores(2000, np.arange(3, 8), 1.0, rng(0))
-    b = bigbench.null_emergence_scores(2000, np.arange(3, 8), 50.0, rng(0))
-    assert np.allclose(a, b)  # noise level does not matter
-    assert np.all(np.abs(a[::5]) <= 2 + 1e-9)  # every 5th series has 3 sizes: bounded by 2
-
-
 def test_shared_tables_have_the_documented_shape():
     tasks = bigbench.preferred_metric_per_task()
     assert len(tasks) == 209 and (tasks["task_type"] == "programmatic").sum() == 42
