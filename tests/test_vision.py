@@ -77,6 +77,30 @@ def test_sequence_outcomes_all_first_L_right():
         outcomes.sequence_outcomes(table, 4)
 
 
+def test_by_run_outcomes_keep_the_seed_axis_and_pool_to_the_same_values():
+    table = pd.DataFrame({"sequence": [0, 0, 1, 1], "position": [1, 2] * 2, "label": [1, 2, 3, 4],
+                          "sequence-0_s0": [1, 2, 3, 0], "sequence-0_s1": [1, 0, 3, 4]})
+    by_run = outcomes.sequence_outcomes(table, 2, by_run=True)[0]
+    assert by_run.tolist() == [[1.0, 0.0], [0.0, 1.0]]  # rows: sequences, columns: seeds
+    assert sorted(outcomes.sequence_outcomes(table, 2)[0]) == sorted(by_run.ravel())
+    correct = np.random.default_rng(1).random((12, 3)) < 0.7
+    grouped = outcomes.subset_outcomes(correct, 3, by_run=True)
+    assert grouped.shape == (4, 3)
+    assert np.array_equal(grouped.T.ravel(), outcomes.subset_outcomes(correct, 3))
+
+
+def test_seed_curve_uses_runs_as_replicates_not_examples():
+    # Two sizes, 1,000 examples, 3 runs: runs disagree a lot at size 0, agree at size 1.
+    spread = np.column_stack([np.full(1000, p) for p in (0.1, 0.4, 0.7)])
+    tight = np.column_stack([np.full(1000, p) for p in (0.5, 0.5, 0.5)])
+    curve = outcomes.seed_curve({0: spread, 1: tight})
+    assert curve.mean.tolist() == pytest.approx([0.4, 0.5])
+    assert curve.hi[0] - curve.lo[0] > 0.5  # t interval over 3 seeds, not over 3,000 pooled examples
+    assert curve.hi[1] == curve.lo[1] == pytest.approx(0.5)
+    with pytest.raises(ValueError, match="at least 2 runs"):
+        outcomes.seed_curve({0: spread[:, :1]})
+
+
 def test_monotone_within_noise_flags_a_real_drop():
     good = pd.DataFrame({"size_index": [0, 0, 1, 1, 2, 2], "accuracy": [0.5, 0.52, 0.6, 0.61, 0.7, 0.72]})
     assert outcomes.monotone_within_noise(good, "accuracy")["ok"].all()

@@ -1,7 +1,8 @@
 """Per-size outcomes of the book's vision families, turned into smooth and sharp metrics with confidence intervals.
 
-The artifact tables hold one column per run (``<family>-<size>_s<seed>``); here runs of the same size are pooled over
-seeds, so each size gets one array of per-example outcomes, which :mod:`mirage_utils.diagnosis` and the figures use.
+The artifact tables hold one column per run (``<family>-<size>_s<seed>``). Outcomes keep the run axis when asked
+(``by_run``) so that :func:`seed_curve` can treat seeds as the unit; the ``*_by_size`` helpers pool a size's runs into
+one array of per-example outcomes (an interval over examples only).
 """
 
 from __future__ import annotations
@@ -39,19 +40,23 @@ def correct_by_size(predictions: pd.DataFrame, family: str) -> dict[int, NDArray
             for k, cols in run_columns(predictions, family).items()}
 
 
-def subset_outcomes(correct: NDArray[np.bool_], k: int, seed: int = 0) -> NDArray[np.float64]:
+def subset_outcomes(correct: NDArray[np.bool_], k: int, seed: int = 0, by_run: bool = False) -> NDArray[np.float64]:
     """App. B's subset accuracy per group: 1 if all k images of a group are right. Groups are disjoint k-tuples of a
-    seeded permutation of the test set (the same for every model), taken for each seed's run and pooled."""
+    seeded permutation of the test set (the same for every model), taken for each seed's run and pooled (with
+    ``by_run``: a (n_groups, n_runs) matrix instead)."""
     if correct.ndim != 2 or k < 1 or k > correct.shape[0]:
         raise ValueError("correct must be (n_examples, n_runs) and 1 <= k <= n_examples")
     order = rng(seed).permutation(correct.shape[0])
     usable = (correct.shape[0] // k) * k
     groups = correct[order[:usable]].T.reshape(correct.shape[1], -1, k)
-    return groups.all(axis=2).ravel().astype(np.float64)
+    hits = groups.all(axis=2).astype(np.float64)  # (n_runs, n_groups)
+    return hits.T if by_run else hits.ravel()
 
 
-def sequence_outcomes(predictions: pd.DataFrame, length: int, family: str = "sequence") -> dict[int, NDArray]:
-    """Size index -> per (sequence, seed) 1 if the first ``length`` images of the test sequence are all right."""
+def sequence_outcomes(predictions: pd.DataFrame, length: int, family: str = "sequence", by_run: bool = False
+                      ) -> dict[int, NDArray]:
+    """Size index -> per (sequence, seed) 1 if the first ``length`` images of the test sequence are all right
+    (pooled over seeds, or with ``by_run`` a (n_sequences, n_runs) matrix)."""
     if not {"sequence", "position", "label"} <= set(predictions.columns):
         raise ValueError("the predictions table needs sequence, position and label columns")
     if not 1 <= length <= int(predictions["position"].max()):
@@ -60,7 +65,8 @@ def sequence_outcomes(predictions: pd.DataFrame, length: int, family: str = "seq
     out = {}
     for size, correct in correct_by_size(first, family).items():
         per_seq = correct.reshape(-1, length, correct.shape[1])  # (n_seq, length, seeds)
-        out[size] = per_seq.all(axis=1).T.ravel().astype(np.float64)
+        hits = per_seq.all(axis=1).astype(np.float64)  # (n_seq, seeds)
+        out[size] = hits if by_run else hits.T.ravel()
     return out
 
 
@@ -72,6 +78,18 @@ def binary_by_size(outcomes: dict[int, NDArray]) -> Curve:
 def mean_by_size(values: dict[int, NDArray], higher_is_better: bool = True) -> Curve:
     """Student-t-interval curve over sizes from a size -> per-example values mapping."""
     return mean_curve([np.asarray(values[k]).ravel() for k in sorted(values)], higher_is_better)
+
+
+def seed_curve(values: dict[int, NDArray], higher_is_better: bool = True) -> Curve:
+    """Seeds as the unit: size -> (n_examples, n_runs) outcomes; each run's mean is one replicate, and the interval is
+    a Student-t interval over the runs (at least two per size)."""
+    per_run_means = []
+    for size in sorted(values):
+        v = np.asarray(values[size], dtype=np.float64)
+        if v.ndim != 2 or v.shape[1] < 2 or v.shape[0] == 0:
+            raise ValueError(f"size {size}: need an (n_examples, n_runs) matrix with at least 2 runs, got {v.shape}")
+        per_run_means.append(v.mean(axis=0))
+    return mean_curve(per_run_means, higher_is_better)
 
 
 def per_run(table: pd.DataFrame, family: str, runs: pd.DataFrame) -> pd.DataFrame:
