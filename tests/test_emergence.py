@@ -328,3 +328,40 @@ def test_steepest_rise_ratios_match_the_scalar_version_row_by_row():
     assert np.allclose(many, one, equal_nan=True) and np.isnan(many).any() and not np.isnan(many).all()
     with pytest.raises(ValueError):
         emergence.steepest_rise_ratios(x[::-1], y)
+
+
+@given(st.floats(4.5, 5.5), st.floats(0.3, 1.0), st.floats(1.5, 2.5))
+def test_narrower_logistics_are_sharper_by_the_ratio_and_the_rise_width(centre, width, factor):
+    """Known cases as properties: on a dense grid, of two logistics in log N with the same centre, the narrower one
+    has the higher steepest-rise ratio and the smaller 10-90% rise width; a step beats both; a line scores 1."""
+    x = np.logspace(0, 10, 81)  # 10 decades, 0.125 decade apart: both logistics rise well inside the window
+    curves = emergence.reference_curves(x, centre, widths=(width, width * factor))
+    narrow, wide = curves[f"logistic {width:g} dec"], curves[f"logistic {width * factor:g} dec"]
+    r_narrow, r_wide = (emergence.steepest_rise_ratio(x, c) for c in (narrow, wide))
+    assert 1 < r_wide < r_narrow <= emergence.steepest_rise_ratio(x, curves["step"]) + 1e-9
+    assert emergence.rise_width(x, narrow) < emergence.rise_width(x, wide)
+    assert emergence.steepest_rise_ratio(x, curves["line"]) == pytest.approx(1)
+    # The rise width recovers the logistic's own 10-90% width (interpolation error below one grid step).
+    assert emergence.rise_width(x, wide) == pytest.approx(width * factor, abs=0.125 + 0.05 * width * factor)
+
+
+@given(st.floats(3.5, 6.5), st.integers(0, 2**31 - 1))
+def test_a_floor_scores_infinite_eq1_but_a_finite_ratio_wherever_it_starts(start, seed):
+    x = np.logspace(2, 8, 13)
+    floor = emergence.reference_curves(x, start)["floor"]
+    if (floor == 0).sum() > (floor.size - 1) / 2 + 1:  # more than half the steps flat
+        assert np.isinf(emergence.emergence_score(x, floor))
+    ratio = emergence.steepest_rise_ratio(x, floor)
+    span = 6.0
+    # A straight rise over the last (8 - start) decades: ratio = span / that, up to the grid's rounding.
+    assert np.isfinite(ratio) and ratio == pytest.approx(span / (8 - start), rel=0.35)
+
+
+@given(st.integers(4, 12), st.floats(0.05, 0.3), st.integers(0, 2**31 - 1))
+def test_noise_biases_the_ratio_of_a_line_upwards(k, noise, seed):
+    """Noise only adds to the steepest step (the max of noisy steps), so the median ratio of a noisy line is above 1."""
+    x = np.logspace(3, 7, k)
+    line = np.linspace(0, 1, k)
+    y = line + np.random.default_rng(seed).normal(0, noise, size=(400, k))
+    ratios = emergence.steepest_rise_ratios(x, y)
+    assert np.nanmedian(ratios) > 1
