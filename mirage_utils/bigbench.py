@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 from . import data
 
@@ -32,6 +33,10 @@ METRIC_KIND: dict[str, str] = {
     "calibration_multiple_choice_brier_score": "continuous",
     "expected_calibration_error": "continuous",
 }
+
+
+# BIG-bench metrics for which a lower score is better (the rest are read as higher-is-better).
+LOWER_IS_BETTER = frozenset({"calibration_multiple_choice_brier_score", "expected_calibration_error"})
 
 
 def metric_kind(metric: str) -> str:
@@ -184,25 +189,106 @@ def load_results_dir(root: str | Path) -> pd.DataFrame:
 
 # --- multiple comparisons ----------------------------------------------------------------------------------------
 
-def trend_null(n_sizes: int, n_series: int, noise_to_rise: float, rng: np.random.Generator,
-               floor: bool = False) -> pd.DataFrame:
-    """Sharpness of curves with no jump: a straight line in log N (net rise 1, sizes evenly spaced) plus Gaussian
-    noise of sd ``noise_to_rise``; with ``floor`` the line starts at -0.5 and everything is clipped at 0, a metric
-    sitting at its floor before it rises smoothly. The null for "jump vs smooth growth" (pure noise is not).
-    Columns: emergence_score (Eq. 1) and steepest_rise_ratio, one row per simulated series."""
+def grid_null(x: ArrayLike, n_series: int, noise_to_rise: float, rng: np.random.Generator,
+              floor: bool = False) -> pd.DataFrame:
+    """Sharpness of curves with no jump on the scales ``x`` (a real series' own grid): a straight line in log N from
+    0 to 1 plus Gaussian noise of sd ``noise_to_rise``; with ``floor`` the line starts at -0.5 and everything is
+    clipped at 0 (a metric at its floor for the first third of the window before it rises smoothly). The null for
+    "jump vs smooth growth" (pure noise is not). Columns: n_sizes, emergence_score (Eq. 1), steepest_rise_ratio."""
     from .emergence import emergence_scores, steepest_rise_ratios
 
-    if n_sizes < 3 or n_series < 1:
-        raise ValueError(f"need n_sizes >= 3 and n_series >= 1, got {n_sizes}, {n_series}")
+    u = np.log10(np.asarray(x, dtype=float))
+    if u.ndim != 1 or u.size < 3 or not np.all(np.isfinite(u)) or np.any(np.diff(u) <= 0):
+        raise ValueError("x must hold at least 3 strictly increasing positive scales")
+    if n_series < 1:
+        raise ValueError(f"need n_series >= 1, got {n_series}")
     if not noise_to_rise >= 0:
         raise ValueError(f"noise_to_rise must be >= 0, got {noise_to_rise}")
-    x = np.logspace(0, 1, n_sizes)
-    line = np.linspace(-0.5 if floor else 0.0, 1.0, n_sizes)
-    y = line + rng.normal(0.0, noise_to_rise, size=(n_series, n_sizes))
+    t = (u - u[0]) / (u[-1] - u[0])
+    line = (-0.5 + 1.5 * t) if floor else t
+    y = line + rng.normal(0.0, noise_to_rise, size=(n_series, u.size))
     if floor:
         y = np.maximum(y, 0.0)
-    return pd.DataFrame({"n_sizes": n_sizes, "emergence_score": emergence_scores(x, y),
-                         "steepest_rise_ratio": steepest_rise_ratios(x, y)})
+    return pd.DataFrame({"n_sizes": u.size, "emergence_score": emergence_scores(10.0 ** u, y),
+                         "steepest_rise_ratio": steepest_rise_ratios(10.0 ** u, y)})
+
+
+def trend_null(n_sizes: int, n_series: int, noise_to_rise: float, rng: np.random.Generator,
+               floor: bool = False) -> pd.DataFrame:
+    """:func:`grid_null` on ``n_sizes`` evenly spaced sizes (the shape of the null's tail by curve length)."""
+    if n_sizes < 3:
+        raise ValueError(f"need n_sizes >= 3, got {n_sizes}")
+    return grid_null(np.logspace(0, 1, n_sizes), n_series, noise_to_rise, rng, floor)
+
+
+def null_quantile_error(n_series: int, quantile: float = 0.99) -> float:
+    """Standard error, in probability, of the tail mass beyond an empirical ``quantile`` of ``n_series`` null draws
+    (binomial): how far the estimated cut may sit from the true quantile. 20,000 draws: 0.0007 at the 99th."""
+    if n_series < 1 or not 0 < quantile < 1:
+        raise ValueError("need n_series >= 1 and 0 < quantile < 1")
+    return float(np.sqrt(quantile * (1 - quantile) / n_series))
+
+
+def beyond_grid_null(series: pd.DataFrame, scores: pd.DataFrame, by: list[str], measure: str, noise_to_rise: float,
+                     *, x: str = "params", y: str = "value", quantile: float = 0.99, n_series: int = 20_000,
+                     floor: bool = True, seed: int = 0) -> pd.Series:
+    """Per row of ``scores`` (a :func:`emergence.sharpness_table` of ``series`` grouped by ``by``): is its
+    ``measure`` above the ``quantile`` of :func:`grid_null` curves simulated on *that series' own sizes*? The null
+    matches each real curve's number of sizes and their spacing; series sharing a grid (up to a shift and
+    stretch in log N, which no measure sees) share one simulation. Returns a boolean Series on ``scores``' index."""
+    missing = [c for c in [*by, x, y] if c not in series.columns] + [c for c in [*by, measure] if c not in
+                                                                      scores.columns]
+    if missing:
+        raise ValueError(f"tables lack columns {missing}")
+    if not 0 < quantile < 1:
+        raise ValueError(f"quantile must lie in (0, 1), got {quantile}")
+    grids = {}
+    for key, g in series.dropna(subset=[x, y]).groupby(by, sort=True):
+        xs = np.unique(g[x].to_numpy(float))
+        u = np.log10(xs)
+        grids[key if isinstance(key, tuple) else (key,)] = (xs, tuple(np.round((u - u[0]) / (u[-1] - u[0]), 6))
+                                                            if xs.size >= 3 else None)
+    shapes = sorted({shape for _, shape in grids.values() if shape is not None})
+    cuts = {}
+    for i, shape in enumerate(shapes):
+        null = grid_null(10.0 ** np.asarray(shape), n_series, noise_to_rise, np.random.default_rng([seed, i]), floor)
+        cuts[shape] = float(null[measure].quantile(quantile, interpolation="higher"))
+    out = []
+    for key, value in zip(scores[by].itertuples(index=False, name=None), scores[measure]):
+        if key not in grids:
+            raise ValueError(f"series {key} of the scores is not in the raw table")
+        shape = grids[key][1]
+        out.append(shape is not None and bool(value > cuts[shape]))
+    return pd.Series(out, index=scores.index, name=f"beyond grid null ({measure})")
+
+
+def paired_metric_contrast(flags: pd.DataFrame, pair_by: list[str], flag: str, a: str, b: str,
+                           metric: str = "metric") -> dict[str, float]:
+    """Same generations scored by metrics ``a`` and ``b``: over the pairs of series (``pair_by`` keys) scored by
+    both, how many are flagged (``flag``, e.g. sharper than a null) under ``a`` only and under ``b`` only, and an
+    exact one-sided McNemar test (binomial on the discordant pairs) that ``a`` is flagged more often."""
+    from scipy import stats
+
+    missing = [c for c in [*pair_by, flag, metric] if c not in flags.columns]
+    if missing:
+        raise ValueError(f"flags lack columns {missing}")
+    wide = flags[flags[metric].isin([a, b])].pivot_table(index=pair_by, columns=metric, values=flag,
+                                                         aggfunc="max").dropna()
+    if a not in wide.columns or b not in wide.columns or wide.empty:
+        raise ValueError(f"no series scored by both {a!r} and {b!r}")
+    fa, fb = wide[a].astype(bool), wide[b].astype(bool)
+    a_only, b_only = int((fa & ~fb).sum()), int((fb & ~fa).sum())
+    p = stats.binomtest(a_only, a_only + b_only, 0.5, alternative="greater").pvalue if a_only + b_only else 1.0
+    return {"pairs": len(wide), "a": int(fa.sum()), "b": int(fb.sum()), "a_only": a_only, "b_only": b_only,
+            "p": float(p)}
+
+
+def flagged_more_often(contrast: dict[str, float], alpha: float = 0.05) -> bool:
+    """Claim check: the first metric of :func:`paired_metric_contrast` is flagged on more pairs than the second,
+    significantly (McNemar exact p < ``alpha``); a lead of one or two series is not evidence."""
+    if not 0 < alpha < 1:
+        raise ValueError("alpha must lie in (0, 1)")
+    return contrast["a_only"] > contrast["b_only"] and contrast["p"] < alpha
 
 
 def noise_to_rise(series: pd.DataFrame, by: list[str], x: str = "params", y: str = "value",
@@ -260,6 +346,14 @@ def metric_enrichment(annotated: pd.Series, others: pd.Series, metrics: set[str]
     return {"annotated_share": k1 / n1, "other_share": k2 / n2, "odds_ratio": float(odds), "p": float(p)}
 
 
+def significantly_enriched(enrichment: dict[str, float], alpha: float = 0.05) -> bool:
+    """Claim check on :func:`metric_enrichment`: the metrics are more common among annotated entries, at level
+    ``alpha``."""
+    if not 0 < alpha < 1:
+        raise ValueError("alpha must lie in (0, 1)")
+    return enrichment["annotated_share"] > enrichment["other_share"] and enrichment["p"] < alpha
+
+
 def one_bigg_family(results: pd.DataFrame, family: str = "BIG-G T=0") -> pd.DataFrame:
     """The rows of one BIG-G model family (the paper's LaMDA analysis used one); BIG-G T=0, T=1 and sparse models
     are different families and must not be mixed into one scaling curve."""
@@ -269,6 +363,20 @@ def one_bigg_family(results: pd.DataFrame, family: str = "BIG-G T=0") -> pd.Data
     if out.empty:
         raise ValueError(f"no rows for family {family!r}; present: {sorted(results['model_family'].unique())}")
     return out
+
+
+def bigg_sharpness(results: pd.DataFrame, family: str = "BIG-G T=0") -> pd.DataFrame:
+    """The paper's LaMDA path on BIG-bench's results files: one BIG-G family (:func:`one_bigg_family`), one curve
+    per task x subtask x shots x metric over non-embedding parameters, scored by every sharpness measure with its
+    window (:func:`emergence.sharpness_table`), each metric oriented so that up is better."""
+    from .emergence import sharpness_table
+
+    one = one_bigg_family(results, family)
+    keys = ["task", "subtask", "shots", "metric"]
+    tables = [sharpness_table(g, keys, x="non_embedding_params", y="value",
+                              higher_is_better=metric not in LOWER_IS_BETTER)
+              for metric, g in one.groupby("metric", sort=True)]
+    return pd.concat(tables, ignore_index=True)
 
 
 def lu_mirage_tests(family: str = "LLaMA", continuous: str = "edit distance", *, scores: pd.DataFrame | None = None,

@@ -18,7 +18,7 @@ def test_results_file_loader_on_fixture():
     assert len(df) == 4 and set(df["metric"]) == {"multiple_choice_grade", "calibration_multiple_choice_brier_score"}
     assert df["model_family"].eq("BIG-G T=0").all() and df["non_embedding_params"].eq(1_500_000).all()
     everything = bigbench.load_results_dir(FIXTURE)
-    assert set(everything["model_name"]) == {"2m", "8b"} and len(everything) == 8
+    assert set(everything["model_name"]) == {"2m", "125m", "8b"} and len(everything) == 16
 
 
 def test_results_loader_errors(tmp_path):
@@ -134,14 +134,65 @@ def test_metric_enrichment_on_disjoint_groups_and_its_counterfactual():
     assert weak["annotated_share"] == 0.8 and weak["p"] > 0.05
     strong = bigbench.metric_enrichment(pd.concat([annotated] * 5), pd.concat([others] * 5), two)
     assert strong["p"] < 0.05  # the same shares with five times the entries are significant
+    assert bigbench.significantly_enriched(strong) and not bigbench.significantly_enriched(weak)
+    opposite = bigbench.metric_enrichment(pd.concat([others] * 5), pd.concat([annotated] * 5), two)
+    assert not bigbench.significantly_enriched(opposite)  # the opposite pattern fails the check
     assert bigbench.metric_enrichment(annotated, others, two, extra_hits=10)["p"] < weak["p"]
     with pytest.raises(ValueError):
         bigbench.metric_enrichment(annotated.iloc[:0], others, two)
 
 
+def test_bigg_sharpness_runs_the_lamda_path_on_the_fixture():
+    """End to end on the official format: three BIG-G T=0 sizes (a sparse model of 125M beside them is left out),
+    one curve per shots x metric, Brier oriented so that lower is better."""
+    table = bigbench.bigg_sharpness(bigbench.load_results_dir(FIXTURE)).set_index(["shots", "metric"])
+    assert len(table) == 4 and (table["n_points"] == 3).all()
+    mcg0, brier0 = table.loc[(0, "multiple_choice_grade")], table.loc[(0, "calibration_multiple_choice_brier_score")]
+    assert mcg0["largest"] == 7e9 and mcg0["window_decades"] == pytest.approx(np.log10(7e9 / 1.5e6))
+    # 0.25 -> 0.26 -> 0.90: nearly all of the rise in the last interval; Brier 0.19 -> 0.185 -> 0.09 improves
+    assert mcg0["steepest_rise_ratio"] > 1.3 and brier0["steepest_rise_ratio"] > 1
+    assert np.isnan(table.loc[(1, "multiple_choice_grade"), "steepest_rise_ratio"])  # flat at 0.3: no rise
+    mixed = bigbench.bigg_sharpness(bigbench.load_results_dir(FIXTURE), "BIG-G sparse")
+    assert (mixed["n_points"] == 1).all()  # one sparse size: no curve to score
+
+
+def test_grid_null_matches_the_spacing_and_the_grid_test_separates_a_jump():
+    even, uneven = np.logspace(0, 3, 7), np.array([1, 2, 4, 10, 100, 300, 1000.0])
+    for grid in (even, uneven):  # a noiseless line scores a ratio of exactly 1 on any grid
+        assert np.allclose(bigbench.grid_null(grid, 3, 0.0, rng(0))["steepest_rise_ratio"], 1)
+    # Eq. 1 of a noiseless line depends on the spacing (k - 1 only when even); the grid null follows the real grid
+    assert bigbench.grid_null(uneven, 1, 0.0, rng(0))["emergence_score"].iloc[0] != pytest.approx(6)
+    rows = [{"s": "line", "params": p, "value": v} for p, v in zip(uneven, np.log10(uneven) / 3)]
+    rows += [{"s": "jump", "params": p, "value": v} for p, v in zip(uneven, [0, 0, 0, 0, 0, 1, 1.0])]
+    series = pd.DataFrame(rows)
+    scores = emergence.sharpness_table(series, ["s"], x="params", y="value")
+    for measure in ("emergence_score", "steepest_rise_ratio"):
+        flags = bigbench.beyond_grid_null(series, scores, ["s"], measure, 0.1, n_series=4000)
+        assert dict(zip(scores["s"], flags)) == {"jump": True, "line": False}, measure
+    with pytest.raises(ValueError, match="lack columns"):
+        bigbench.beyond_grid_null(series, scores, ["nope"], "emergence_score", 0.1)
+    assert bigbench.null_quantile_error(20_000) == pytest.approx(0.0007, abs=1e-4)
+
+
+def test_paired_contrast_needs_more_than_a_one_series_lead():
+    def flags(em_hits: int, bleu_hits: int, n: int = 12) -> pd.DataFrame:
+        fam = [f"f{i}" for i in range(n)]
+        return pd.concat([pd.DataFrame({"family": fam, "metric": "exact match", "beyond": [i < em_hits for i in range(n)]}),
+                          pd.DataFrame({"family": fam, "metric": "BLEU", "beyond": [i < bleu_hits for i in range(n)]})])
+    one = bigbench.paired_metric_contrast(flags(1, 0), ["family"], "beyond", "exact match", "BLEU")
+    assert (one["a_only"], one["b_only"], one["p"]) == (1, 0, 0.5)
+    assert not bigbench.flagged_more_often(one)  # a lead of one series is not evidence
+    strong = bigbench.paired_metric_contrast(flags(8, 0), ["family"], "beyond", "exact match", "BLEU")
+    assert bigbench.flagged_more_often(strong) and strong["p"] == pytest.approx(0.5 ** 8)
+    reverse = bigbench.paired_metric_contrast(flags(0, 8), ["family"], "beyond", "exact match", "BLEU")
+    assert not bigbench.flagged_more_often(reverse)  # the counterfactual: the graded metric is the sharp one
+    with pytest.raises(ValueError, match="both"):
+        bigbench.paired_metric_contrast(flags(1, 0), ["family"], "beyond", "exact match", "ROUGE")
+
+
 def test_one_bigg_family_keeps_one_family():
     results = bigbench.load_results_dir(FIXTURE)
     mixed = pd.concat([results, results.assign(model_family="BIG-G sparse")])
-    assert len(bigbench.one_bigg_family(mixed)) == len(results)
+    assert len(bigbench.one_bigg_family(mixed)) == (results["model_family"] == "BIG-G T=0").sum() == 12
     with pytest.raises(ValueError, match="present"):
         bigbench.one_bigg_family(mixed, "BIG-G T=1")
