@@ -290,16 +290,37 @@ def k4_limit_outcomes(x: ArrayLike, reps: int,
     return has, [(5 + h) / 6 for h in has]
 
 
-def sharpens_with_n(table: "pd.DataFrame") -> bool:
+def sharpens_with_n(table: "pd.DataFrame", largest_precursor_below: float | None = None,
+                    largest_slope_above: float | None = None) -> bool:
     """Claim check on :func:`giant_transition_summary`: as n grows the order parameter's precursor share and its slope
-    below c = 1 fall, its slope above rises and the indicator's window narrows, at every step. False for a coarse
-    threshold, whose window does not narrow."""
+    below c = 1 fall, its slope above rises and the indicator's window narrows, at every step; optionally, at the
+    largest n the precursor share is below ``largest_precursor_below`` and the slope above c = 1 exceeds
+    ``largest_slope_above``. False for a coarse threshold, whose window does not narrow."""
     need = {"n", "precursor share", "slope 0.8-1.0", "slope 1.0-1.2", "indicator window"}
     if not need <= set(table.columns) or len(table) < 2:
         raise ValueError(f"need columns {sorted(need)} and at least two graph sizes")
     t = table.sort_values("n")
     directions = {"precursor share": -1, "slope 0.8-1.0": -1, "slope 1.0-1.2": 1, "indicator window": -1}
-    return bool(all(np.all(np.diff(t[col].to_numpy(dtype=float)) * d > 0) for col, d in directions.items()))
+    ok = all(np.all(np.diff(t[col].to_numpy(dtype=float)) * d > 0) for col, d in directions.items())
+    last = t.iloc[-1]
+    if largest_precursor_below is not None:
+        ok = ok and float(last["precursor share"]) < largest_precursor_below
+    if largest_slope_above is not None:
+        ok = ok and float(last["slope 1.0-1.2"]) > largest_slope_above
+    return bool(ok)
+
+
+def rise_mostly_from(table: "pd.DataFrame", n: int, column: str, share: float = 0.9) -> bool:
+    """Claim check on a per-n table of how the partial credit's rise splits by level (``rise_by_level`` columns):
+    at graph size ``n`` the level in ``column`` makes at least ``share`` of the rise."""
+    if "n" not in table.columns or column not in table.columns:
+        raise ValueError(f"table needs columns 'n' and {column!r}")
+    if not 0 < share <= 1:
+        raise ValueError("share must lie in (0, 1]")
+    row = table[table["n"] == n]
+    if row.empty:
+        raise ValueError(f"no row for n = {n}")
+    return bool(float(row[column].iloc[0]) >= share)
 
 
 def giant_transition_summary(mean_degrees: ArrayLike, fractions: dict[int, NDArray[np.float64]],

@@ -201,8 +201,23 @@ def test_sharpens_with_n_fails_on_a_window_that_does_not_narrow():
     assert graphs.sharpens_with_n(giant_like)
     coarse = giant_like.assign(**{"indicator window": [0.6, 0.6, 0.6]})
     assert not graphs.sharpens_with_n(coarse)
+    assert graphs.sharpens_with_n(giant_like, largest_precursor_below=0.05, largest_slope_above=1.2)
+    # sharpening, but too slowly: the largest graphs still have a large precursor or a shallow rise
+    assert not graphs.sharpens_with_n(giant_like, largest_precursor_below=0.01)
+    assert not graphs.sharpens_with_n(giant_like, largest_slope_above=2.0)
     with pytest.raises(ValueError, match="columns"):
         graphs.sharpens_with_n(giant_like.drop(columns="n"))
+
+
+def test_rise_mostly_from_fails_when_another_level_makes_the_rise():
+    import pandas as pd
+
+    table = pd.DataFrame({"n": [50, 400], "rise: diamond share": [0.6, 0.95], "rise: 4-edge share": [0.4, 0.05]})
+    assert graphs.rise_mostly_from(table, 400, "rise: diamond share")
+    assert not graphs.rise_mostly_from(table, 50, "rise: diamond share")  # at n = 50 the 4-edge level matters too
+    assert not graphs.rise_mostly_from(table, 400, "rise: 4-edge share")
+    with pytest.raises(ValueError, match="no row"):
+        graphs.rise_mostly_from(table, 100, "rise: diamond share")
 
 
 def test_rise_by_level_splits_the_partial_credit():
