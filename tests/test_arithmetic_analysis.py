@@ -170,6 +170,16 @@ def test_reading_and_rescoring_import_no_torch():
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
+def test_law_majorities_count_models_and_fail_on_the_opposite_pattern():
+    mostly_ted = {"a": (False, True), "b": (False, True), "c": (True, False)}
+    assert an.law_majorities(mostly_ted) == {"geometric": False, "linear TED": True}
+    mostly_geometric = {k: (t, g) for k, (g, t) in mostly_ted.items()}
+    assert an.law_majorities(mostly_geometric) == {"geometric": True, "linear TED": False}
+    assert an.law_majorities({"a": (True, True), "b": (False, False)}) == {"geometric": False, "linear TED": False}
+    with pytest.raises(ValueError):
+        an.law_majorities({})
+
+
 def test_length_laws_hold_and_their_counterfactual():
     L = np.arange(1, 5)
     geometric = pd.DataFrame({"model": "m", "target_length": L, "exact_match": 0.8 ** L, "ted": L * 0.2})

@@ -155,6 +155,16 @@ def length_laws_hold(r2: pd.DataFrame, bound: float = 0.8) -> dict[str, tuple[bo
             for m, ra, rt in r2[["model", "R2 log accuracy", "R2 TED"]].itertuples(index=False)}
 
 
+def law_majorities(outcome: dict[str, tuple[bool, bool]]) -> dict[str, bool]:
+    """Claim check on :func:`length_laws_hold`: does each law (geometric accuracy, linear TED) hold for a strict
+    majority of the models?"""
+    if not outcome:
+        raise ValueError("no models to count")
+    n = len(outcome)
+    return {"geometric": sum(g for g, _ in outcome.values()) > n / 2,
+            "linear TED": sum(t for _, t in outcome.values()) > n / 2}
+
+
 def resolved_from(greedy: pd.DataFrame, passuntil: pd.DataFrame) -> float:
     """Claim check: the smallest size from which every size x seed x task x length cell is resolved above chance by
     greedy decoding or by PassUntil (``resolved`` columns; keys model, n_params, seed, task, target_length); NaN
