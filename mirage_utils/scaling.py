@@ -292,6 +292,18 @@ def onset_size(sizes: ArrayLike, y: ArrayLike, level: float = 0.5) -> float:
     return float(10 ** crossing(np.log10(s), y, level))
 
 
+def onsets_increase(onsets: ArrayLike) -> bool:
+    """Claim check: onsets (model sizes, NaN for a curve that never reaches its level) listed from the least to the
+    most demanding metric setting move strictly later, at least two of them are reached, and once one setting is
+    never reached no stricter one is. False for onsets that stay put, reverse, or skip a setting."""
+    o = np.asarray(onsets, dtype=float)
+    if o.ndim != 1 or o.size < 2 or np.any(np.isinf(o)) or np.any(o[np.isfinite(o)] <= 0):
+        raise ValueError("need a 1-D list of at least two onsets: positive sizes, or NaN for never reached")
+    reached = np.isfinite(o)
+    n = int(reached.sum())
+    return bool(n >= 2 and reached[:n].all() and np.all(np.diff(o[:n]) > 0))
+
+
 def interaction_verdict(coef: float, p_adjusted: float, alpha: float = 0.05) -> str:
     """Claim check for inverse scaling over training: "inverse" when the size x training interaction is negative
     and significant after correction, "positive" when positive and significant, else "none"."""

@@ -337,3 +337,14 @@ def test_power_exponent_check_and_correlated_attempts():
         scaling.has_power_exponent(eps, eps, 3, rtol=0)
     with pytest.raises(ValueError):
         scaling.log_log_slope(eps, -eps)
+
+
+def test_onsets_increase_and_its_counterfactuals():
+    nan = float("nan")
+    assert scaling.onsets_increase([1e3, 5e3, 2e4, nan, nan])
+    assert not scaling.onsets_increase([1e3, 1e3, 2e4])  # stays put
+    assert not scaling.onsets_increase([2e4, 5e3, 1e3])  # reverses
+    assert not scaling.onsets_increase([1e3, nan, 2e4])  # a stricter setting is reached after a looser one is not
+    assert not scaling.onsets_increase([1e3, nan, nan])  # only one onset: no order to check
+    with pytest.raises(ValueError):
+        scaling.onsets_increase([1e3])

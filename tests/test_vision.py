@@ -148,3 +148,24 @@ def test_subset_outcomes_properties(n, runs, k, seed):
     if k == 1:
         assert out.mean() == pytest.approx(correct.mean())
     assert outcomes.subset_outcomes(np.ones_like(correct), k).all()
+
+
+def test_class_groups_reveal_clustered_errors_and_random_groups_do_not():
+    labels = np.repeat(np.arange(10), 100)
+    gen = np.random.default_rng(0)
+    clustered = np.column_stack([labels != 3, labels != 7, labels != 3]).astype(bool)  # a run misses one whole class
+    scattered = gen.random((1000, 3)) >= 0.1  # the same 10% error rate, spread at random
+    k = 5
+    for correct, expect in ((clustered, True), (scattered, False)):
+        acc = correct.mean(axis=0)  # two identical "sizes": a curve needs at least two points
+        table = pd.DataFrame({"size_index": [0] * 3 + [1] * 3, "seed": [0, 1, 2] * 2, "accuracy": [*acc, *acc]})
+        pred = outcomes.independent_subset_prediction(table, k)
+        grouped = outcomes.class_subset_outcomes(correct, labels, k)
+        by_class = outcomes.seed_curve({0: grouped, 1: grouped})
+        assert bool(outcomes.beats_independence(by_class, pred)[0]) is expect
+        randomly = outcomes.subset_outcomes(correct, k, by_run=True)
+        by_random = outcomes.seed_curve({0: randomly, 1: randomly})
+        assert by_random.mean[0] == pytest.approx(pred[0], abs=0.06)  # random groups match acc^k either way
+    assert outcomes.class_subset_outcomes(clustered, labels, k).shape == (200, 3)
+    with pytest.raises(ValueError):
+        outcomes.class_subset_outcomes(clustered, labels[:10], k)

@@ -11,7 +11,7 @@ import re
 
 import numpy as np
 import pandas as pd
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
 from ..diagnosis import Curve, binary_curve, mean_curve
 from ..seeding import rng
@@ -51,6 +51,34 @@ def subset_outcomes(correct: NDArray[np.bool_], k: int, seed: int = 0, by_run: b
     groups = correct[order[:usable]].T.reshape(correct.shape[1], -1, k)
     hits = groups.all(axis=2).astype(np.float64)  # (n_runs, n_groups)
     return hits.T if by_run else hits.ravel()
+
+
+def class_subset_outcomes(correct: NDArray[np.bool_], labels: NDArray, k: int, seed: int = 0) -> NDArray[np.float64]:
+    """Subset accuracy with groups of k images of the *same class* (disjoint k-tuples within each class, seeded
+    order): (n_groups, n_runs). Random groups make subset accuracy ~ accuracy^k by construction; same-class groups
+    test whether errors cluster, which is what the math model's independence assumption is about."""
+    labels = np.asarray(labels)
+    if correct.ndim != 2 or labels.shape != (correct.shape[0],) or k < 1:
+        raise ValueError("correct must be (n_examples, n_runs), labels (n_examples,), and k >= 1")
+    order = rng(seed).permutation(correct.shape[0])
+    rows = []
+    for cls in np.unique(labels):
+        idx = order[labels[order] == cls]
+        usable = (idx.size // k) * k
+        if usable:
+            rows.append(correct[idx[:usable]].reshape(-1, k, correct.shape[1]).all(axis=1))
+    if not rows:
+        raise ValueError(f"no class has {k} examples")
+    return np.concatenate(rows).astype(np.float64)
+
+
+def beats_independence(curve: Curve, prediction: ArrayLike) -> NDArray[np.bool_]:
+    """Per size: the measured subset accuracy's interval lies entirely above the independence prediction
+    (errors cluster: groups are all right more often than accuracy^k says)."""
+    pred = np.asarray(prediction, dtype=float)
+    if pred.shape != curve.mean.shape:
+        raise ValueError("prediction must have one value per size")
+    return curve.lo > pred
 
 
 def sequence_outcomes(predictions: pd.DataFrame, length: int, family: str = "sequence", by_run: bool = False
