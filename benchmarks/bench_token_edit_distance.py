@@ -63,7 +63,10 @@ def main() -> None:
     t_pad, p_pad = random_pairs(args.pairs)
     t_list, p_list = as_lists(t_pad), as_lists(p_pad)
     t_str, p_str = as_strings(t_pad), as_strings(p_pad)
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}")
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, "
+        f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}"
+    )
     print(f"pairs: {args.pairs:,}; lengths 1-{MAX_LEN}; vocabulary {VOCAB}")
 
     n_dp = args.dp_pairs or args.pairs

@@ -69,8 +69,14 @@ def time_size(spec, cfg: FamilyConfig, batches: list[np.ndarray], device: str, s
     if device == "cuda":
         torch.cuda.synchronize()
     seconds = time.perf_counter() - start
-    return {"device": device, "model": spec.name, "n_params": model.n_params(), "tokens/s": positions / seconds,
-            "GFLOP/s": flops / seconds / 1e9, "s/step": seconds / steps}
+    return {
+        "device": device,
+        "model": spec.name,
+        "n_params": model.n_params(),
+        "tokens/s": positions / seconds,
+        "GFLOP/s": flops / seconds / 1e9,
+        "s/step": seconds / steps,
+    }
 
 
 def main() -> None:
@@ -88,8 +94,10 @@ def main() -> None:
     rows = []
     for device in devices:
         peak = matmul_flops(device)
-        print(f"{device}: torch {torch.__version__}, {torch.get_num_threads()} CPU threads, dense matmul 1024^2 "
-              f"float32 = {peak / 1e9:.1f} GFLOP/s")
+        print(
+            f"{device}: torch {torch.__version__}, {torch.get_num_threads()} CPU threads, dense matmul 1024^2 "
+            f"float32 = {peak / 1e9:.1f} GFLOP/s"
+        )
         for spec in cfg.models:
             row = time_size(spec, cfg, batches, device, args.steps)
             row["fraction of matmul"] = row["GFLOP/s"] * 1e9 / peak
@@ -99,14 +107,28 @@ def main() -> None:
     table["est. min per shard"] = positions_per_shard / table["tokens/s"] / 60
     print(table.to_string(index=False, float_format=lambda v: f"{v:,.3g}"))
     for device, g in table.groupby("device"):
-        print(f"{device}: whole family ({len(cfg.seeds)} seeds) at these rates, one process: "
-              f"{g['est. min per shard'].sum() * len(cfg.seeds) / 60:.1f} h")
+        print(
+            f"{device}: whole family ({len(cfg.seeds)} seeds) at these rates, one process: "
+            f"{g['est. min per shard'].sum() * len(cfg.seeds) / 60:.1f} h"
+        )
     done = sorted(shards.shards_root(cfg).glob("*/summary.json"))
     if done:
         measured = pd.DataFrame([json.loads(p.read_text()) for p in done])
         print(f"\n{len(done)} finished shards (measured, evaluation excluded):")
-        print(measured[["model", "seed", "n_params", "device", "torch_threads", "train_seconds", "tokens_per_second",
-                        "flops_per_second"]].to_string(index=False, float_format=lambda v: f"{v:,.4g}"))
+        print(
+            measured[
+                [
+                    "model",
+                    "seed",
+                    "n_params",
+                    "device",
+                    "torch_threads",
+                    "train_seconds",
+                    "tokens_per_second",
+                    "flops_per_second",
+                ]
+            ].to_string(index=False, float_format=lambda v: f"{v:,.4g}")
+        )
 
 
 if __name__ == "__main__":

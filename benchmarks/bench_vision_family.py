@@ -40,9 +40,14 @@ def main() -> None:
             seconds = time.perf_counter() - start
             total += seconds
             committed = tv.ARTIFACTS / cfg.name / tv.OUTCOME_FILES[fam]
-            same = committed.is_file() and pd.read_parquet(out / tv.OUTCOME_FILES[fam]).equals(pd.read_parquet(committed))
+            same = committed.is_file() and pd.read_parquet(out / tv.OUTCOME_FILES[fam]).equals(
+                pd.read_parquet(committed)
+            )
             print(f"{fam:12s} {seconds / 60:6.2f} min   outcome table identical to the committed artifact: {same}")
-    print(f"{'total':12s} {total / 60:6.2f} min   (budget {BUDGET_S / 60:.0f} min: {'met' if total <= BUDGET_S else 'NOT met'})")
+    print(
+        f"{'total':12s} {total / 60:6.2f} min   "
+        f"(budget {BUDGET_S / 60:.0f} min: {'met' if total <= BUDGET_S else 'NOT met'})"
+    )
 
 
 if __name__ == "__main__":

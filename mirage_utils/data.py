@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import pandas as pd
@@ -21,7 +21,9 @@ DATA_DIR_ENV = "MIRAGE_DATA_DIR"
 REPO_ROOT = Path(__file__).resolve().parents[1]
 THIRD_PARTY_DATA = REPO_ROOT / "data" / "third_party"  # one folder per source: PROVENANCE.md, LICENSE, the files
 
-_MUKOBI = "https://raw.githubusercontent.com/mukobi/GPT-3-Multiplication-Tables/63c437f235500b9ae8d01e78c414f9b8b61b6b79"
+_MUKOBI = (
+    "https://raw.githubusercontent.com/mukobi/GPT-3-Multiplication-Tables/63c437f235500b9ae8d01e78c414f9b8b61b6b79"
+)
 _OBS = "https://raw.githubusercontent.com/ryoungj/ObsScaling/4d6e1e43fd2635d04654aa77d1df9d5266ea0382"
 _UKP = "https://raw.githubusercontent.com/UKPLab/on-emergence/f791b653c42251a4dbd0bdc7a064c41ea0a3c51b"
 
@@ -38,43 +40,75 @@ class DataFile:
 
 def _mukobi(model: str, sha: str) -> DataFile:
     name = f"multiplication_data_{model}_0_100.csv"
-    return DataFile(f"mukobi-gpt3-multiplication/data/{name}", sha,
-                    "Mukobi (2022), GPT-3 multiplication tables, MIT", f"{_MUKOBI}/data/{name}")
+    return DataFile(
+        f"mukobi-gpt3-multiplication/data/{name}",
+        sha,
+        "Mukobi (2022), GPT-3 multiplication tables, MIT",
+        f"{_MUKOBI}/data/{name}",
+    )
 
 
 REGISTRY: dict[str, DataFile] = {
-    "mukobi/text-ada-001": _mukobi("GPT3-text-ada-001", "7b4bda97916b610bcc24c7a127442baa80544c5d7dc921456a0688bf693c2e10"),
-    "mukobi/text-babbage-001": _mukobi("GPT3-text-babbage-001", "18cf43a39999684fc118fa16b650655391419df59cab259e908132cc0fce7fbc"),
-    "mukobi/text-curie-001": _mukobi("GPT3-text-curie-001", "02bd8d1256d68e227d18fd7c729e830fba6d359b48bd4bf985dd1fb4533c930f"),
-    "mukobi/text-davinci-003": _mukobi("GPT3-text-davinci-003", "abac82a9910e279acf7701cf11abc868b8d4cf273327fe53c0e98c2a2770e2fd"),
-    "mukobi/gpt-neo-1.3B": _mukobi("HF-EleutherAI-gpt-neo-1.3B", "587c686876404f59c2d973eb4d63b5246b7d05527b59bc8875ffb22813ed000a"),
+    "mukobi/text-ada-001": _mukobi(
+        "GPT3-text-ada-001", "7b4bda97916b610bcc24c7a127442baa80544c5d7dc921456a0688bf693c2e10"
+    ),
+    "mukobi/text-babbage-001": _mukobi(
+        "GPT3-text-babbage-001", "18cf43a39999684fc118fa16b650655391419df59cab259e908132cc0fce7fbc"
+    ),
+    "mukobi/text-curie-001": _mukobi(
+        "GPT3-text-curie-001", "02bd8d1256d68e227d18fd7c729e830fba6d359b48bd4bf985dd1fb4533c930f"
+    ),
+    "mukobi/text-davinci-003": _mukobi(
+        "GPT3-text-davinci-003", "abac82a9910e279acf7701cf11abc868b8d4cf273327fe53c0e98c2a2770e2fd"
+    ),
+    "mukobi/gpt-neo-1.3B": _mukobi(
+        "HF-EleutherAI-gpt-neo-1.3B", "587c686876404f59c2d973eb4d63b5246b7d05527b59bc8875ffb22813ed000a"
+    ),
     "mukobi/gpt2": _mukobi("HF-gpt2", "bb12e18310e56b6241467f29d261aeac14bde07ceb422fe4274f8e298d94100b"),
-    "mukobi/prompt": DataFile("mukobi-gpt3-multiplication/data/prompt.csv",
-                              "b302c5338f41b784dd37877cf3b9668a49b607e10222ef298c2eace18d53f495",
-                              "Mukobi (2022), GPT-3 multiplication tables, MIT", f"{_MUKOBI}/data/prompt.csv"),
-    "ukplab/evaluation_scores": DataFile("ukplab-on-emergence/evaluation_scores.csv",
-                                         "43159449c7c9a52e25f0f8499441f325ab72fbfdea55f51cf9547f3f24474a99",
-                                         "Lu et al. (ACL 2024), CC BY-SA 4.0", f"{_UKP}/evaluation_scores.csv"),
-    "obsscaling/emergent": DataFile("obsscaling-emergent/eval_results/base_llm_emergent_capability_eval.csv",
-                                    "a156beee73c39b7833c3c53535c473939105512d85e90b0143be7325e516ef7c",
-                                    "Ruan et al. (2024), Apache-2.0",
-                                    f"{_OBS}/eval_results/base_llm_emergent_capability_eval.csv"),
-    "obsscaling/benchmark": DataFile("obsscaling-emergent/eval_results/base_llm_benchmark_eval.csv",
-                                     "511996815735a4c46251dc585dcc525e370d148201f86561e6f927f9df2d0db8",
-                                     "Ruan et al. (2024), Apache-2.0",
-                                     f"{_OBS}/eval_results/base_llm_benchmark_eval.csv"),
-    "bigbench/task_metadata": DataFile("bigbench-pypi-tasks/task_metadata.csv",
-                                       "8fd7be2df1e8fd374e191552bdd35663f8b2572872c6076464c78e29d6cc6c1e",
-                                       "derived from the PyPI sdist bigbench==1.0.0"),
+    "mukobi/prompt": DataFile(
+        "mukobi-gpt3-multiplication/data/prompt.csv",
+        "b302c5338f41b784dd37877cf3b9668a49b607e10222ef298c2eace18d53f495",
+        "Mukobi (2022), GPT-3 multiplication tables, MIT",
+        f"{_MUKOBI}/data/prompt.csv",
+    ),
+    "ukplab/evaluation_scores": DataFile(
+        "ukplab-on-emergence/evaluation_scores.csv",
+        "43159449c7c9a52e25f0f8499441f325ab72fbfdea55f51cf9547f3f24474a99",
+        "Lu et al. (ACL 2024), CC BY-SA 4.0",
+        f"{_UKP}/evaluation_scores.csv",
+    ),
+    "obsscaling/emergent": DataFile(
+        "obsscaling-emergent/eval_results/base_llm_emergent_capability_eval.csv",
+        "a156beee73c39b7833c3c53535c473939105512d85e90b0143be7325e516ef7c",
+        "Ruan et al. (2024), Apache-2.0",
+        f"{_OBS}/eval_results/base_llm_emergent_capability_eval.csv",
+    ),
+    "obsscaling/benchmark": DataFile(
+        "obsscaling-emergent/eval_results/base_llm_benchmark_eval.csv",
+        "511996815735a4c46251dc585dcc525e370d148201f86561e6f927f9df2d0db8",
+        "Ruan et al. (2024), Apache-2.0",
+        f"{_OBS}/eval_results/base_llm_benchmark_eval.csv",
+    ),
+    "bigbench/task_metadata": DataFile(
+        "bigbench-pypi-tasks/task_metadata.csv",
+        "8fd7be2df1e8fd374e191552bdd35663f8b2572872c6076464c78e29d6cc6c1e",
+        "derived from the PyPI sdist bigbench==1.0.0",
+    ),
     "bigbench/2_digit_multiplication": DataFile(
         "bigbench-pypi-tasks/bigbench/benchmark_tasks/arithmetic/2_digit_multiplication/task.json",
-        "c83bb14b0ae1e118eee531003d552e299938452493fdb889164eae1d119eff89", "BIG-bench (PyPI sdist bigbench==1.0.0)"),
+        "c83bb14b0ae1e118eee531003d552e299938452493fdb889164eae1d119eff89",
+        "BIG-bench (PyPI sdist bigbench==1.0.0)",
+    ),
     "bigbench/4_digit_addition": DataFile(
         "bigbench-pypi-tasks/bigbench/benchmark_tasks/arithmetic/4_digit_addition/task.json",
-        "4167e3b74fa7fcf47072f0a281f2af5a97a467f37124c9e9fe53858f64c330bc", "BIG-bench (PyPI sdist bigbench==1.0.0)"),
-    "wei/emergent_tasks": DataFile("wei-2022-emergent-list/bigbench_emergent_tasks.csv",
-                                   "5d2641129ad7ab8f4c6ab23bcaef945c275950a4a9a4beb1585d4384a23c3d68",
-                                   "transcribed from Wei (2022), blog post (48 of 67 entries)"),
+        "4167e3b74fa7fcf47072f0a281f2af5a97a467f37124c9e9fe53858f64c330bc",
+        "BIG-bench (PyPI sdist bigbench==1.0.0)",
+    ),
+    "wei/emergent_tasks": DataFile(
+        "wei-2022-emergent-list/bigbench_emergent_tasks.csv",
+        "5d2641129ad7ab8f4c6ab23bcaef945c275950a4a9a4beb1585d4384a23c3d68",
+        "transcribed from Wei (2022), blog post (48 of 67 entries)",
+    ),
 }
 
 
@@ -105,7 +139,7 @@ def _how_to_get(key: str, entry: DataFile) -> str:
     return f"Place {entry.path!r} at {where}, point {DATA_DIR_ENV} at a folder holding it, or {fetch}."
 
 
-@lru_cache(maxsize=None)
+@cache
 def path(key: str) -> Path:
     """Local path of the registered file ``key`` after its SHA-256 is verified (downloads only as a last resort)."""
     if key not in REGISTRY:
@@ -127,8 +161,9 @@ def path(key: str) -> Path:
 
             return Path(pooch.retrieve(entry.url, known_hash=f"sha256:{entry.sha256}", progressbar=False))
         except Exception as exc:  # network down, HTTP error or hash mismatch: report all the same way
-            raise DataFileError(f"data file {key!r} not found locally and download failed ({exc}). "
-                                + _how_to_get(key, entry)) from exc
+            raise DataFileError(
+                f"data file {key!r} not found locally and download failed ({exc}). " + _how_to_get(key, entry)
+            ) from exc
     raise DataFileError(f"data file {key!r} not found. " + _how_to_get(key, entry))
 
 
@@ -159,7 +194,9 @@ def gpt3_multiplication_prompt() -> str:
     """The few-shot prefix every Mukobi query began with (its PROVENANCE.md: ``"Multiply:\\n41 * 70 = 2870\\n..."``),
     rebuilt from ``prompt.csv``: the numbers in it are answers a model could copy."""
     shots = read_csv("mukobi/prompt")
-    return "Multiply:\n" + "".join(f"{a} * {b} = {c}\n" for a, b, c in shots[["a", "b", "completion"]].itertuples(index=False))
+    return "Multiply:\n" + "".join(
+        f"{a} * {b} = {c}\n" for a, b, c in shots[["a", "b", "completion"]].itertuples(index=False)
+    )
 
 
 def gpt3_multiplication() -> pd.DataFrame:
@@ -172,8 +209,13 @@ def gpt3_multiplication() -> pd.DataFrame:
     for model, (params, family) in GPT3_MULTIPLICATION_MODELS.items():
         encoding = "cp1252" if model == "text-ada-001" else "utf-8"
         df = read_csv(f"mukobi/{model}", encoding=encoding, dtype={"completion": str}, keep_default_na=False)
-        df = df.assign(model=model, family=family, params=params, target=(df["a"] * df["b"]).astype(str),
-                       completion=df["completion"].fillna("").astype(str).str.strip())
+        df = df.assign(
+            model=model,
+            family=family,
+            params=params,
+            target=(df["a"] * df["b"]).astype(str),
+            completion=df["completion"].fillna("").astype(str).str.strip(),
+        )
         frames.append(df[["model", "family", "params", "a", "b", "target", "completion"]])
     out = pd.concat(frames, ignore_index=True)
     if (out.groupby("model").size() != 10_000).any():

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -41,8 +42,18 @@ from ._validation import as_float_array
 from .resolution import binomial_ci
 from .seeding import rng
 
-VERDICTS = ("metric-induced", "persists", "inconclusive", "discordant", "negligible gain", "no flat phase",
-            "never rises")
+if TYPE_CHECKING:
+    import pandas as pd
+
+VERDICTS = (
+    "metric-induced",
+    "persists",
+    "inconclusive",
+    "discordant",
+    "negligible gain",
+    "no flat phase",
+    "never rises",
+)
 
 
 @dataclass(frozen=True)
@@ -88,13 +99,19 @@ def mean_curve(values: Sequence[ArrayLike], higher_is_better: bool = True, confi
     if any(a.ndim != 1 or a.size < 2 for a in arrays):
         raise ValueError("each model needs a 1-D array of at least 2 values for an interval")
     means = np.array([a.mean() for a in arrays])
-    half = np.array([stats.sem(a) * stats.t.ppf(0.5 + confidence / 2, a.size - 1) if np.ptp(a) > 0 else 0.0
-                     for a in arrays])
+    half = np.array(
+        [stats.sem(a) * stats.t.ppf(0.5 + confidence / 2, a.size - 1) if np.ptp(a) > 0 else 0.0 for a in arrays]
+    )
     return Curve(means, means - half, means + half, higher_is_better)
 
 
-def bootstrap_curve(values: Sequence[ArrayLike], higher_is_better: bool = True, confidence: float = 0.95,
-                    n_boot: int = 2000, seed: int = 0) -> Curve:
+def bootstrap_curve(
+    values: Sequence[ArrayLike],
+    higher_is_better: bool = True,
+    confidence: float = 0.95,
+    n_boot: int = 2000,
+    seed: int = 0,
+) -> Curve:
     """Per-model samples of *one* replicate (one seed's per-problem scores) -> mean with a percentile bootstrap
     interval over the examples.
 
@@ -119,9 +136,12 @@ def bootstrap_curve(values: Sequence[ArrayLike], higher_is_better: bool = True, 
             draws = gen.multinomial(a.size, counts / a.size, size=n_boot) @ distinct / a.size
         else:
             chunk = max(1, 2_000_000 // a.size)  # bounded memory: resample `chunk` replicates at a time
-            draws = np.concatenate([
-                a[gen.integers(0, a.size, (min(chunk, n_boot - i), a.size), dtype=np.int32)].mean(axis=1)
-                for i in range(0, n_boot, chunk)])
+            draws = np.concatenate(
+                [
+                    a[gen.integers(0, a.size, (min(chunk, n_boot - i), a.size), dtype=np.int32)].mean(axis=1)
+                    for i in range(0, n_boot, chunk)
+                ]
+            )
         means[i] = a.mean()
         q_lo, q_hi = np.quantile(draws, [(1 - confidence) / 2, (1 + confidence) / 2])
         lo[i], hi[i] = min(q_lo, means[i]), max(q_hi, means[i])
@@ -145,8 +165,9 @@ class Diagnosis:
     reversal: float = float("nan")
 
 
-def _step_signs(mean: NDArray[np.float64], lo: NDArray[np.float64], hi: NDArray[np.float64],
-                last: int) -> NDArray[np.int64]:
+def _step_signs(
+    mean: NDArray[np.float64], lo: NDArray[np.float64], hi: NDArray[np.float64], last: int
+) -> NDArray[np.int64]:
     """Per step i -> i+1 up to model ``last``: +1 / -1 when the two CIs do not overlap (a resolved rise / fall)."""
     i = np.arange(last)
     return (lo[i + 1] > hi[i]).astype(np.int64) - (hi[i + 1] < lo[i]).astype(np.int64)
@@ -158,14 +179,21 @@ def _largest_discordant_move(discrete: tuple, continuous: tuple, last: int, thre
     falls resolvably. 0 when there is no such step."""
     s_d = _step_signs(*discrete, last)
     c_mean = continuous[0]
-    change = c_mean[1:last + 1] - c_mean[:last]
+    change = c_mean[1 : last + 1] - c_mean[:last]
     s_c = _step_signs(*continuous, last) * (np.abs(change) > threshold)
     against = ((s_c == -1) & (s_d >= 0)) | ((s_c == 1) & (s_d == -1))
     return float(np.abs(change[against]).max()) if against.any() else 0.0
 
 
-def diagnose(discrete: Curve, continuous: Curve, tolerance: float = 0.1, min_rise: float = 0.05,
-             onset_rise: float = 0.0, min_effect: float | None = 0.0, monotone: bool = True) -> Diagnosis:
+def diagnose(
+    discrete: Curve,
+    continuous: Curve,
+    tolerance: float = 0.1,
+    min_rise: float = 0.05,
+    onset_rise: float = 0.0,
+    min_effect: float | None = 0.0,
+    monotone: bool = True,
+) -> Diagnosis:
     """Decide "metric-induced" vs "persists" for one family (see the module docstring for the rule).
 
     ``min_rise`` is in the discrete metric's units (0.05 = five points of accuracy for a rate in [0, 1]).
@@ -189,53 +217,108 @@ def diagnose(discrete: Curve, continuous: Curve, tolerance: float = 0.1, min_ris
     nan = float("nan")
     above = np.flatnonzero((d_lo[1:] > d_hi[0]) & (d_mean[1:] - d_mean[0] >= onset_rise)) + 1
     if above.size == 0 or d_mean.max() - d_mean[0] < min_rise:
-        return Diagnosis("never rises", None, nan, nan, nan, nan, nan,
-                         f"the discrete metric never rises resolvably, by at least {min_rise:g}, above its floor")
+        return Diagnosis(
+            "never rises",
+            None,
+            nan,
+            nan,
+            nan,
+            nan,
+            nan,
+            f"the discrete metric never rises resolvably, by at least {min_rise:g}, above its floor",
+        )
     onset = int(above[0])
     if onset == 1:
-        return Diagnosis("no flat phase", 1, nan, nan, nan, nan, nan,
-                         "the discrete metric already rises at the second model: nothing looks emergent")
+        return Diagnosis(
+            "no flat phase",
+            1,
+            nan,
+            nan,
+            nan,
+            nan,
+            nan,
+            "the discrete metric already rises at the second model: nothing looks emergent",
+        )
     b = onset - 1
     precursor, lo, hi = float(c_mean[b] - c_mean[0]), float(c_lo[b] - c_hi[0]), float(c_hi[b] - c_lo[0])
     total, total_lo = float(c_mean.max() - c_mean[0]), float(c_lo[1:].max() - c_hi[0])
-    reversal = (_largest_discordant_move((d_mean, d_lo, d_hi), (c_mean, c_lo, c_hi), onset, tolerance * total)
-                if total > 0 else 0.0)
+    reversal = (
+        _largest_discordant_move((d_mean, d_lo, d_hi), (c_mean, c_lo, c_hi), onset, tolerance * total)
+        if total > 0
+        else 0.0
+    )
     fraction = precursor / total if total > 0 else nan
-    found = dict(onset=onset, precursor=precursor, precursor_lo=lo, precursor_hi=hi, total=total, fraction=fraction,
-                 total_lo=total_lo, reversal=reversal)
+    found = dict(
+        onset=onset,
+        precursor=precursor,
+        precursor_lo=lo,
+        precursor_hi=hi,
+        total=total,
+        fraction=fraction,
+        total_lo=total_lo,
+        reversal=reversal,
+    )
     if min_effect is not None and total < min_effect:
-        return Diagnosis("negligible gain", reason=(f"the continuous metric's total improvement ({total:.3g}) is "
-                                                    f"below the minimum effect {min_effect:g}"), **found)
+        return Diagnosis(
+            "negligible gain",
+            reason=(
+                f"the continuous metric's total improvement ({total:.3g}) is below the minimum effect {min_effect:g}"
+            ),
+            **found,
+        )
     if min_effect is not None and total_lo <= 0:
-        return Diagnosis("inconclusive", reason="the continuous metric's total improvement is within its CIs",
-                         **found)
+        return Diagnosis("inconclusive", reason="the continuous metric's total improvement is within its CIs", **found)
     if total <= 0:
         return Diagnosis("inconclusive", reason="the continuous metric does not improve with scale", **found)
     if monotone and reversal > 0:
-        return Diagnosis("discordant", reason=(f"on the way to the onset the continuous metric moves against the "
-                                               f"discrete one, resolvably, by {reversal / total:.0%} of its total "
-                                               "improvement"), **found)
+        return Diagnosis(
+            "discordant",
+            reason=(
+                f"on the way to the onset the continuous metric moves against the "
+                f"discrete one, resolvably, by {reversal / total:.0%} of its total "
+                "improvement"
+            ),
+            **found,
+        )
     if lo > 0 and fraction >= tolerance:
-        verdict, why = "metric-induced", (f"the continuous metric had already made {fraction:.0%} of its total "
-                                          "improvement, resolved by its CIs, while the discrete one sat at its floor")
+        verdict, why = (
+            "metric-induced",
+            (
+                f"the continuous metric had already made {fraction:.0%} of its total "
+                "improvement, resolved by its CIs, while the discrete one sat at its floor"
+            ),
+        )
     elif hi < tolerance * total:
-        verdict, why = "persists", (f"the continuous metric was flat too before the onset (at most "
-                                    f"{hi / total:.1%} of its total improvement)")
+        verdict, why = (
+            "persists",
+            (
+                f"the continuous metric was flat too before the onset (at most "
+                f"{hi / total:.1%} of its total improvement)"
+            ),
+        )
     else:
         verdict, why = "inconclusive", "the intervals are too wide to tell a precursor from none"
     return Diagnosis(verdict, reason=why, **found)
 
 
-def diagnose_table(cases: dict[str, tuple[Curve, Curve]], tolerance: float = 0.1, min_effect: float | None = 0.0,
-                   monotone: bool = True) -> "pd.DataFrame":
+def diagnose_table(
+    cases: dict[str, tuple[Curve, Curve]], tolerance: float = 0.1, min_effect: float | None = 0.0, monotone: bool = True
+) -> pd.DataFrame:
     """One row per named (discrete, continuous) pair: verdict, onset index, precursor share and the reason."""
     import pandas as pd
 
     rows = []
     for name, (disc, cont) in cases.items():
         d = diagnose(disc, cont, tolerance, min_effect=min_effect, monotone=monotone)
-        rows.append({"case": name, "verdict": d.verdict, "onset (model index)": d.onset,
-                     "precursor share": d.fraction, "reason": d.reason})
+        rows.append(
+            {
+                "case": name,
+                "verdict": d.verdict,
+                "onset (model index)": d.onset,
+                "precursor share": d.fraction,
+                "reason": d.reason,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -257,10 +340,20 @@ class Replicate:
         return int(self.seed_counts.min())
 
 
-def replicate_curves(per_seed: "pd.DataFrame", per_example: "pd.DataFrame", *, discrete: str, continuous: str,
-                     continuous_higher_is_better: bool = True, size: str = "n_params", seed: str = "seed",
-                     min_seeds: int = 2, confidence: float = 0.95, n_boot: int = 2000,
-                     boot_seed: int = 0) -> list[Replicate]:
+def replicate_curves(
+    per_seed: pd.DataFrame,
+    per_example: pd.DataFrame,
+    *,
+    discrete: str,
+    continuous: str,
+    continuous_higher_is_better: bool = True,
+    size: str = "n_params",
+    seed: str = "seed",
+    min_seeds: int = 2,
+    confidence: float = 0.95,
+    n_boot: int = 2000,
+    boot_seed: int = 0,
+) -> list[Replicate]:
     """The replicates of one case (one task and answer length) of a family trained with several seeds.
 
     ``per_seed`` has one row per size and seed (columns ``size``, ``seed``, ``discrete``, ``continuous``: each
@@ -282,25 +375,46 @@ def replicate_curves(per_seed: "pd.DataFrame", per_example: "pd.DataFrame", *, d
     kept = np.sort(counts.index[counts >= min_seeds].to_numpy(dtype=float))
     if kept.size >= 2:
         groups = [per_seed[per_seed[size] == s] for s in kept]
-        out.append(Replicate("seeds", kept, counts.loc[kept].to_numpy(dtype=np.int64),
-                             mean_curve([g[discrete].to_numpy() for g in groups], True, confidence),
-                             mean_curve([g[continuous].to_numpy() for g in groups], continuous_higher_is_better,
-                                        confidence)))
+        out.append(
+            Replicate(
+                "seeds",
+                kept,
+                counts.loc[kept].to_numpy(dtype=np.int64),
+                mean_curve([g[discrete].to_numpy() for g in groups], True, confidence),
+                mean_curve([g[continuous].to_numpy() for g in groups], continuous_higher_is_better, confidence),
+            )
+        )
     for s, rows in per_example.groupby(seed, sort=True):
         sizes = np.sort(rows[size].unique().astype(float))
         if sizes.size < 2:
             continue
         groups = [rows[rows[size] == v] for v in sizes]
-        out.append(Replicate(f"seed {s}", sizes, np.ones(sizes.size, dtype=np.int64),
-                             bootstrap_curve([g[discrete].to_numpy() for g in groups], True, confidence, n_boot,
-                                             boot_seed),
-                             bootstrap_curve([g[continuous].to_numpy() for g in groups],
-                                             continuous_higher_is_better, confidence, n_boot, boot_seed)))
+        out.append(
+            Replicate(
+                f"seed {s}",
+                sizes,
+                np.ones(sizes.size, dtype=np.int64),
+                bootstrap_curve([g[discrete].to_numpy() for g in groups], True, confidence, n_boot, boot_seed),
+                bootstrap_curve(
+                    [g[continuous].to_numpy() for g in groups],
+                    continuous_higher_is_better,
+                    confidence,
+                    n_boot,
+                    boot_seed,
+                ),
+            )
+        )
     return out
 
 
-def replicate_table(cases: dict[str, list[Replicate]], tolerance: float = 0.1, min_rise: float = 0.05,
-                    onset_rise: float = 0.0, min_effect: float | None = 0.0, monotone: bool = True) -> "pd.DataFrame":
+def replicate_table(
+    cases: dict[str, list[Replicate]],
+    tolerance: float = 0.1,
+    min_rise: float = 0.05,
+    onset_rise: float = 0.0,
+    min_effect: float | None = 0.0,
+    monotone: bool = True,
+) -> pd.DataFrame:
     """One row per case and replicate: the verdict of :func:`diagnose`, the onset's size, and the precursor as a
     share of the total improvement with its conservative bounds."""
     import pandas as pd
@@ -310,15 +424,36 @@ def replicate_table(cases: dict[str, list[Replicate]], tolerance: float = 0.1, m
         for r in replicates:
             d = diagnose(r.discrete, r.continuous, tolerance, min_rise, onset_rise, min_effect, monotone)
             scale = d.total if d.total > 0 else float("nan")
-            rows.append({"case": name, "replicate": r.unit, "seeds": r.n_seeds, "sizes": r.sizes.size,
-                         "verdict": d.verdict, "onset size": r.sizes[d.onset] if d.onset is not None else float("nan"),
-                         "precursor share": d.fraction, "share lo": d.precursor_lo / scale,
-                         "share hi": d.precursor_hi / scale})
-    return pd.DataFrame(rows, columns=["case", "replicate", "seeds", "sizes", "verdict", "onset size",
-                                       "precursor share", "share lo", "share hi"])
+            rows.append(
+                {
+                    "case": name,
+                    "replicate": r.unit,
+                    "seeds": r.n_seeds,
+                    "sizes": r.sizes.size,
+                    "verdict": d.verdict,
+                    "onset size": r.sizes[d.onset] if d.onset is not None else float("nan"),
+                    "precursor share": d.fraction,
+                    "share lo": d.precursor_lo / scale,
+                    "share hi": d.precursor_hi / scale,
+                }
+            )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "case",
+            "replicate",
+            "seeds",
+            "sizes",
+            "verdict",
+            "onset size",
+            "precursor share",
+            "share lo",
+            "share hi",
+        ],
+    )
 
 
-def replicated_verdicts(table: "pd.DataFrame") -> "pd.Series":
+def replicated_verdicts(table: pd.DataFrame) -> pd.Series:
     """case -> the verdict all of its replicates agree on, or "mixed" when they differ.
 
     A verdict counts as a finding of the family only when every seed (and the seeds-as-unit test, when there is
@@ -329,8 +464,14 @@ def replicated_verdicts(table: "pd.DataFrame") -> "pd.Series":
     return table.groupby("case", sort=False)["verdict"].agg(lambda v: v.iloc[0] if v.nunique() == 1 else "mixed")
 
 
-def verdict_grid(cases: dict[str, list[Replicate]], tolerances: Sequence[float], onset_rises: Sequence[float],
-                 min_rise: float = 0.05, min_effect: float | None = 0.0, monotone: bool = True) -> "pd.DataFrame":
+def verdict_grid(
+    cases: dict[str, list[Replicate]],
+    tolerances: Sequence[float],
+    onset_rises: Sequence[float],
+    min_rise: float = 0.05,
+    min_effect: float | None = 0.0,
+    monotone: bool = True,
+) -> pd.DataFrame:
     """:func:`replicated_verdicts` under every tolerance x onset_rise: rows are cases, columns the settings."""
     import pandas as pd
 
@@ -343,9 +484,15 @@ def verdict_grid(cases: dict[str, list[Replicate]], tolerances: Sequence[float],
     return grid
 
 
-def onset_decides(cases: dict[str, list[Replicate]], fine: float = 0.0, coarse: float = 0.01,
-                  tolerance: float = 0.1, min_rise: float = 0.05, min_effect: float | None = 0.0,
-                  monotone: bool = True) -> "pd.DataFrame":
+def onset_decides(
+    cases: dict[str, list[Replicate]],
+    fine: float = 0.0,
+    coarse: float = 0.01,
+    tolerance: float = 0.1,
+    min_rise: float = 0.05,
+    min_effect: float | None = 0.0,
+    monotone: bool = True,
+) -> pd.DataFrame:
     """Does the verdict hinge on where the discrete metric is said to have risen?
 
     For each case, the replicated verdict (:func:`replicated_verdicts`) with the onset at the first resolved rise of
@@ -361,11 +508,15 @@ def onset_decides(cases: dict[str, list[Replicate]], fine: float = 0.0, coarse: 
         raise ValueError("need 0 <= fine < coarse")
     at_fine = replicated_verdicts(replicate_table(cases, tolerance, min_rise, fine, min_effect, monotone))
     at_coarse = replicated_verdicts(replicate_table(cases, tolerance, min_rise, coarse, min_effect, monotone))
-    out = pd.DataFrame({"case": at_fine.index, f"verdict at onset rise {fine:g}": at_fine.to_numpy(),
-                        f"verdict at onset rise {coarse:g}": at_coarse.loc[at_fine.index].to_numpy()})
+    out = pd.DataFrame(
+        {
+            "case": at_fine.index,
+            f"verdict at onset rise {fine:g}": at_fine.to_numpy(),
+            f"verdict at onset rise {coarse:g}": at_coarse.loc[at_fine.index].to_numpy(),
+        }
+    )
     out["hinges"] = (at_fine.to_numpy() == "persists") & (at_coarse.loc[at_fine.index].to_numpy() == "metric-induced")
     return out
-
 
 
 def no_mirage_found(verdicts: Sequence[str]) -> bool:

@@ -74,9 +74,7 @@ def emergence_score(x: ArrayLike, y: ArrayLike, higher_is_better: bool = True) -
     return float(emergence_scores(x, ys, higher_is_better)[0])
 
 
-def emergence_table(
-    df: pd.DataFrame, by: Sequence[str], x: str, y: str, higher_is_better: bool = True
-) -> pd.DataFrame:
+def emergence_table(df: pd.DataFrame, by: Sequence[str], x: str, y: str, higher_is_better: bool = True) -> pd.DataFrame:
     """Emergence score per group of a long table (one row per model × series), e.g. task × metric × family.
 
     Returns one row per group with ``n_points`` and ``emergence_score`` (NaN for groups with < 3 distinct scales).
@@ -120,7 +118,7 @@ def steepest_rise_ratio(x: ArrayLike, y: ArrayLike, higher_is_better: bool = Tru
     not rise overall (its last point is not above its first): there is no rise to call sharp or smooth.
     """
     u, v = _oriented_log_curve(x, y, higher_is_better)
-    return float(steepest_rise_ratios(10.0 ** u, v[None, :])[0])
+    return float(steepest_rise_ratios(10.0**u, v[None, :])[0])
 
 
 def steepest_rise_ratios(x: ArrayLike, y: ArrayLike) -> NDArray[np.float64]:
@@ -135,8 +133,9 @@ def steepest_rise_ratios(x: ArrayLike, y: ArrayLike) -> NDArray[np.float64]:
         return np.where(net > 0, steepest / (net / (u[-1] - u[0])), np.nan)
 
 
-def rise_width(x: ArrayLike, y: ArrayLike, higher_is_better: bool = True, lower: float = 0.1,
-               upper: float = 0.9) -> float:
+def rise_width(
+    x: ArrayLike, y: ArrayLike, higher_is_better: bool = True, lower: float = 0.1, upper: float = 0.9
+) -> float:
     """Decades of scale between the first points where the curve reaches ``lower`` and ``upper`` of its net rise
     (from its first to its last point), interpolated linearly in log10(x). Small means sharp: a line over W decades
     gives (upper - lower) W, whatever its spacing. NaN when the curve does not rise overall."""
@@ -167,11 +166,16 @@ def sharpness_table(df: pd.DataFrame, by: Sequence[str], x: str, y: str, higher_
     for key, group in means.groupby(list(by), sort=True):
         xs, ys = group[x].to_numpy(float), group[y].to_numpy(float)
         ok = len(group) >= MIN_POINTS and np.all(xs > 0)
-        extra.append({**dict(zip(by, key if isinstance(key, tuple) else (key,))),
-                      "smallest": xs.min(), "largest": xs.max(),
-                      "window_decades": float(np.log10(xs.max() / xs.min())) if np.all(xs > 0) else np.nan,
-                      "steepest_rise_ratio": steepest_rise_ratio(xs, ys, higher_is_better) if ok else np.nan,
-                      "rise_width_decades": rise_width(xs, ys, higher_is_better) if ok else np.nan})
+        extra.append(
+            {
+                **dict(zip(by, key if isinstance(key, tuple) else (key,))),
+                "smallest": xs.min(),
+                "largest": xs.max(),
+                "window_decades": float(np.log10(xs.max() / xs.min())) if np.all(xs > 0) else np.nan,
+                "steepest_rise_ratio": steepest_rise_ratio(xs, ys, higher_is_better) if ok else np.nan,
+                "rise_width_decades": rise_width(xs, ys, higher_is_better) if ok else np.nan,
+            }
+        )
     return table.merge(pd.DataFrame(extra), on=list(by))
 
 
@@ -191,8 +195,9 @@ def _check_measure(measure: str) -> str:
 def sharpness(x: ArrayLike, y: ArrayLike, measure: str, higher_is_better: bool = True) -> float:
     """One sharpness measure of one curve by name: ``"emergence_score"`` (Eq. 1), ``"steepest_rise_ratio"`` or
     ``"rise_width"`` (decades); see :data:`LARGER_IS_SHARPER` for which direction is sharp."""
-    fn = {"emergence_score": emergence_score, "steepest_rise_ratio": steepest_rise_ratio,
-          "rise_width": rise_width}[_check_measure(measure)]
+    fn = {"emergence_score": emergence_score, "steepest_rise_ratio": steepest_rise_ratio, "rise_width": rise_width}[
+        _check_measure(measure)
+    ]
     return float(fn(x, y, higher_is_better))
 
 
@@ -208,28 +213,56 @@ def is_sharper(a: float, b: float, measure: str, factor: float = 1.0) -> bool:
     return bool(a * factor < b)
 
 
-def sharper(x: ArrayLike, a: ArrayLike, b: ArrayLike, measure: str, factor: float = 1.25,
-            a_higher_is_better: bool = True, b_higher_is_better: bool = True) -> bool:
+def sharper(
+    x: ArrayLike,
+    a: ArrayLike,
+    b: ArrayLike,
+    measure: str,
+    factor: float = 1.25,
+    a_higher_is_better: bool = True,
+    b_higher_is_better: bool = True,
+) -> bool:
     """Claim check: curve ``a`` is sharper than curve ``b`` (same sizes ``x``) under ``measure`` by more than
     ``factor``; the margin keeps two equally sharp curves (two straight lines, say) from counting."""
-    return is_sharper(sharpness(x, a, measure, a_higher_is_better), sharpness(x, b, measure, b_higher_is_better),
-                      measure, factor)
+    return is_sharper(
+        sharpness(x, a, measure, a_higher_is_better), sharpness(x, b, measure, b_higher_is_better), measure, factor
+    )
 
 
-def sharper_share(x: ArrayLike, a_draws: ArrayLike, b_draws: ArrayLike, measure: str, factor: float = 1.0,
-                  a_higher_is_better: bool = True, b_higher_is_better: bool = True) -> float:
+def sharper_share(
+    x: ArrayLike,
+    a_draws: ArrayLike,
+    b_draws: ArrayLike,
+    measure: str,
+    factor: float = 1.0,
+    a_higher_is_better: bool = True,
+    b_higher_is_better: bool = True,
+) -> float:
     """Share of paired draws (rows of ``a_draws`` and ``b_draws``, e.g. simulated measurements of two metrics on
     the same test sets) in which ``a`` is sharper than ``b`` by more than ``factor``; undefined scores count as not."""
     a_arr, b_arr = as_float_array(a_draws, "a_draws"), as_float_array(b_draws, "b_draws")
     if a_arr.ndim != 2 or a_arr.shape != b_arr.shape:
         raise ValueError(f"a_draws and b_draws must be 2-D of the same shape, got {a_arr.shape} and {b_arr.shape}")
-    wins = [is_sharper(sharpness(x, ra, measure, a_higher_is_better), sharpness(x, rb, measure, b_higher_is_better),
-                       measure, factor) for ra, rb in zip(a_arr, b_arr)]
+    wins = [
+        is_sharper(
+            sharpness(x, ra, measure, a_higher_is_better),
+            sharpness(x, rb, measure, b_higher_is_better),
+            measure,
+            factor,
+        )
+        for ra, rb in zip(a_arr, b_arr)
+    ]
     return float(np.mean(wins))
 
 
-def _noise_draws(y: NDArray, n_items: float | None, se: ArrayLike | None, n_draws: int,
-                 gen: np.random.Generator, centre: NDArray | None = None) -> NDArray:
+def _noise_draws(
+    y: NDArray,
+    n_items: float | None,
+    se: ArrayLike | None,
+    n_draws: int,
+    gen: np.random.Generator,
+    centre: NDArray | None = None,
+) -> NDArray:
     """``n_draws`` curves around ``centre`` (default ``y``): binomial rates on ``n_items`` or Gaussian with ``se``."""
     if (n_items is None) == (se is None):
         raise ValueError("give exactly one of n_items (a proportion measured on n items) or se (standard errors)")
@@ -255,9 +288,17 @@ def _check_draw_args(level: float, n_draws: int) -> None:
         raise ValueError(f"n_draws must be an integer >= 100, got {n_draws!r}")
 
 
-def sharpness_draws(x: ArrayLike, y: ArrayLike, measure: str = "steepest_rise_ratio", *,
-                    n_items: float | None = None, se: ArrayLike | None = None, higher_is_better: bool = True,
-                    n_draws: int = 2000, seed: int = DEFAULT_SEED) -> NDArray[np.float64]:
+def sharpness_draws(
+    x: ArrayLike,
+    y: ArrayLike,
+    measure: str = "steepest_rise_ratio",
+    *,
+    n_items: float | None = None,
+    se: ArrayLike | None = None,
+    higher_is_better: bool = True,
+    n_draws: int = 2000,
+    seed: int = DEFAULT_SEED,
+) -> NDArray[np.float64]:
     """The measure on ``n_draws`` plausible true curves: each point drawn from the Jeffreys posterior
     Beta(y n + 1/2, (1 - y) n + 1/2) of a rate measured on ``n_items`` items, or from Normal(y, se) for a metric
     with standard errors ``se``. NaN where a draw does not rise overall."""
@@ -268,9 +309,17 @@ def sharpness_draws(x: ArrayLike, y: ArrayLike, measure: str = "steepest_rise_ra
     return np.array([sharpness(xs, d, measure, higher_is_better) for d in draws])
 
 
-def line_null_draws(x: ArrayLike, y: ArrayLike, measure: str = "steepest_rise_ratio", *,
-                    n_items: float | None = None, se: ArrayLike | None = None, higher_is_better: bool = True,
-                    n_draws: int = 2000, seed: int = DEFAULT_SEED) -> NDArray[np.float64]:
+def line_null_draws(
+    x: ArrayLike,
+    y: ArrayLike,
+    measure: str = "steepest_rise_ratio",
+    *,
+    n_items: float | None = None,
+    se: ArrayLike | None = None,
+    higher_is_better: bool = True,
+    n_draws: int = 2000,
+    seed: int = DEFAULT_SEED,
+) -> NDArray[np.float64]:
     """The measure on ``n_draws`` measurements of steady growth: the straight line in log10 N through the first and
     last readings (same net rise, constant rate per decade), measured with the same noise (binomial on ``n_items``,
     or Gaussian ``se``)."""
@@ -300,20 +349,33 @@ class SharpnessInterval:
     undefined: float
 
 
-def sharpness_interval(x: ArrayLike, y: ArrayLike, measure: str = "steepest_rise_ratio", *,
-                       n_items: float | None = None, se: ArrayLike | None = None, higher_is_better: bool = True,
-                       level: float = 0.95, n_draws: int = 2000, seed: int = DEFAULT_SEED) -> SharpnessInterval:
+def sharpness_interval(
+    x: ArrayLike,
+    y: ArrayLike,
+    measure: str = "steepest_rise_ratio",
+    *,
+    n_items: float | None = None,
+    se: ArrayLike | None = None,
+    higher_is_better: bool = True,
+    level: float = 0.95,
+    n_draws: int = 2000,
+    seed: int = DEFAULT_SEED,
+) -> SharpnessInterval:
     """Uncertainty of a measured curve's sharpness: the central ``level`` percentile interval of
     :func:`sharpness_draws` (noise raises a steepest slope, so a measured line's interval sits above 1: compare
     with :func:`line_null_test`, not with 1)."""
     _check_draw_args(level, n_draws)
     estimate = sharpness(x, y, measure, higher_is_better)
-    values = sharpness_draws(x, y, measure, n_items=n_items, se=se, higher_is_better=higher_is_better,
-                             n_draws=n_draws, seed=seed)
+    values = sharpness_draws(
+        x, y, measure, n_items=n_items, se=se, higher_is_better=higher_is_better, n_draws=n_draws, seed=seed
+    )
     ok = values[~np.isnan(values)]
     tail = (1 - level) / 2
-    low, high = ((float(np.quantile(ok, tail, method="inverted_cdf")),
-                  float(np.quantile(ok, 1 - tail, method="inverted_cdf"))) if ok.size else (np.nan, np.nan))
+    low, high = (
+        (float(np.quantile(ok, tail, method="inverted_cdf")), float(np.quantile(ok, 1 - tail, method="inverted_cdf")))
+        if ok.size
+        else (np.nan, np.nan)
+    )
     return SharpnessInterval(measure, estimate, low, high, level, n_draws, float(np.isnan(values).mean()))
 
 
@@ -336,22 +398,37 @@ class LineTest:
         return bool(self.p_value < alpha)
 
 
-def line_null_test(x: ArrayLike, y: ArrayLike, measure: str = "steepest_rise_ratio", *, n_items: float | None = None,
-                   se: ArrayLike | None = None, higher_is_better: bool = True, n_draws: int = 2000,
-                   seed: int = DEFAULT_SEED) -> LineTest:
+def line_null_test(
+    x: ArrayLike,
+    y: ArrayLike,
+    measure: str = "steepest_rise_ratio",
+    *,
+    n_items: float | None = None,
+    se: ArrayLike | None = None,
+    higher_is_better: bool = True,
+    n_draws: int = 2000,
+    seed: int = DEFAULT_SEED,
+) -> LineTest:
     """Is the curve sharper than steady growth? The share of :func:`line_null_draws` at least as sharp as the
     observed curve, with the usual +1 correction (undefined null draws count as less sharp)."""
     observed = sharpness(x, y, measure, higher_is_better)
     if np.isnan(observed):
         raise ValueError("the curve does not rise overall; its sharpness is undefined")
-    null = line_null_draws(x, y, measure, n_items=n_items, se=se, higher_is_better=higher_is_better,
-                           n_draws=n_draws, seed=seed)
+    null = line_null_draws(
+        x, y, measure, n_items=n_items, se=se, higher_is_better=higher_is_better, n_draws=n_draws, seed=seed
+    )
     larger = LARGER_IS_SHARPER[measure]
     as_sharp = np.where(np.isnan(null), False, null >= observed if larger else null <= observed)
     finite = null[~np.isnan(null)]
     extreme = float(np.quantile(finite, 0.99 if larger else 0.01, method="inverted_cdf")) if finite.size else np.nan
-    return LineTest(measure, observed, float(np.median(finite)) if finite.size else np.nan, extreme,
-                    float((1 + as_sharp.sum()) / (1 + n_draws)), n_draws)
+    return LineTest(
+        measure,
+        observed,
+        float(np.median(finite)) if finite.size else np.nan,
+        extreme,
+        float((1 + as_sharp.sum()) / (1 + n_draws)),
+        n_draws,
+    )
 
 
 def reference_curves(x: ArrayLike, centre: float, widths: Sequence[float] = (0.5, 1.0, 2.0)) -> dict[str, NDArray]:

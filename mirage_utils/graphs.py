@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from itertools import combinations
 from math import lgamma, log
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import networkx as nx
 import numpy as np
@@ -23,6 +23,9 @@ from scipy.special import lambertw
 from ._validation import as_float_array
 from .scaling import crossing
 from .seeding import rng
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 class Subgraph(NamedTuple):
@@ -87,8 +90,9 @@ def sample_giant_fractions(n: int, mean_degrees: ArrayLike, reps: int, seed: int
     if reps < 1:
         raise ValueError("reps must be >= 1")
     gen = rng(seed)
-    return np.array([[largest_component_fraction(n, gnp_edges(n, min(1.0, c / (n - 1)), gen)) for _ in range(reps)]
-                     for c in cs])
+    return np.array(
+        [[largest_component_fraction(n, gnp_edges(n, min(1.0, c / (n - 1)), gen)) for _ in range(reps)] for c in cs]
+    )
 
 
 def densest_four_set_edges(graph: nx.Graph) -> int:
@@ -113,7 +117,7 @@ def densest_four_set_edges(graph: nx.Graph) -> int:
 
 def _has_four_cycle(adj: dict) -> bool:
     seen: set[tuple] = set()
-    for v, nbrs in adj.items():
+    for _v, nbrs in adj.items():
         for a in nbrs:
             for b in nbrs:
                 if a < b:
@@ -191,7 +195,7 @@ def expected_copies(n: int, p: ArrayLike, h: Subgraph) -> NDArray[np.float64]:
     if np.any((pv < 0) | (pv > 1)):
         raise ValueError("p must be in [0, 1]")
     log_falling = lgamma(n + 1) - lgamma(n - h.vertices + 1)
-    return np.exp(log_falling - log(h.automorphisms)) * pv ** h.edges
+    return np.exp(log_falling - log(h.automorphisms)) * pv**h.edges
 
 
 def poisson_presence(n: int, p: ArrayLike, h: Subgraph) -> NDArray[np.float64]:
@@ -235,13 +239,20 @@ def fit_presence_shape(x: ArrayLike, hits: ArrayLike, trials: ArrayLike, confide
     shape, se = float(fit.params[1]), float(fit.bse[1])
     z = stats.norm.ppf(0.5 + confidence / 2)
     lo_k, hi_k = shape - z * se, shape + z * se
-    ratio = lambda e: poisson_window_ratio(e) if e > 0 else float("inf")  # noqa: E731
-    return {"shape": shape, "shape lo": lo_k, "shape hi": hi_k, "window ratio": ratio(shape),
-            "ratio lo": ratio(hi_k), "ratio hi": ratio(lo_k)}
+    ratio = lambda e: poisson_window_ratio(e) if e > 0 else float("inf")
+    return {
+        "shape": shape,
+        "shape lo": lo_k,
+        "shape hi": hi_k,
+        "window ratio": ratio(shape),
+        "ratio lo": ratio(hi_k),
+        "ratio hi": ratio(lo_k),
+    }
 
 
-def window_matches_poisson(x: ArrayLike, presence: dict[int, NDArray[np.float64]], n_edges: int,
-                           confidence: float = 0.95) -> bool:
+def window_matches_poisson(
+    x: ArrayLike, presence: dict[int, NDArray[np.float64]], n_edges: int, confidence: float = 0.95
+) -> bool:
     """Claim check: at every n, the fitted 90/10 window ratio's interval contains the Poisson value for a subgraph
     with ``n_edges`` edges (Bonferroni: ``confidence`` holds for all sizes together). ``presence`` maps n to 0/1
     outcomes of shape (len(x), reps). False for a threshold that sharpens with n, or one with another window."""
@@ -259,8 +270,9 @@ def window_matches_poisson(x: ArrayLike, presence: dict[int, NDArray[np.float64]
     return True
 
 
-def precursor_follows(x: ArrayLike, shares: dict[int, NDArray[np.float64]], half_points: dict[int, float],
-                      rel_tol: float = 0.25) -> bool:
+def precursor_follows(
+    x: ArrayLike, shares: dict[int, NDArray[np.float64]], half_points: dict[int, float], rel_tol: float = 0.25
+) -> bool:
     """Claim check: at every n the share ``shares[n]`` (over rescaled edge probabilities ``x``) crosses 1/2 within
     ``rel_tol`` (relative) of ``half_points[n]``, and those crossings move strictly left as n grows. False for a
     curve that stays put with n (as K4's own does) or sits at another threshold."""
@@ -275,8 +287,9 @@ def precursor_follows(x: ArrayLike, shares: dict[int, NDArray[np.float64]], half
     return bool(near and np.all(np.diff(seen) < 0))
 
 
-def k4_limit_outcomes(x: ArrayLike, reps: int,
-                      seed: int) -> tuple[list[NDArray[np.float64]], list[NDArray[np.float64]]]:
+def k4_limit_outcomes(
+    x: ArrayLike, reps: int, seed: int
+) -> tuple[list[NDArray[np.float64]], list[NDArray[np.float64]]]:
     """Per rescaled edge probability x = p n^(2/3), ``reps`` graphs of the n -> infinity limit: the K4 indicator
     (Bernoulli with the Poisson limit 1 - exp(-x^6/24)) and the partial credit, which is then (5 + indicator) / 6
     because every graph already holds a diamond (its expected count grows like x^5 n^(2/3) / 4)."""
@@ -286,12 +299,13 @@ def k4_limit_outcomes(x: ArrayLike, reps: int,
     if isinstance(reps, bool) or not isinstance(reps, (int, np.integer)) or reps < 2:
         raise ValueError(f"reps must be an integer >= 2, got {reps!r}")
     gen = rng(seed)
-    has = [(gen.random(reps) < -np.expm1(-v ** 6 / 24)) * 1.0 for v in xv]
+    has = [(gen.random(reps) < -np.expm1(-(v**6) / 24)) * 1.0 for v in xv]
     return has, [(5 + h) / 6 for h in has]
 
 
-def sharpens_with_n(table: "pd.DataFrame", largest_precursor_below: float | None = None,
-                    largest_slope_above: float | None = None) -> bool:
+def sharpens_with_n(
+    table: pd.DataFrame, largest_precursor_below: float | None = None, largest_slope_above: float | None = None
+) -> bool:
     """Claim check on :func:`giant_transition_summary`: as n grows the order parameter's precursor share and its slope
     below c = 1 fall, its slope above rises and the indicator's window narrows, at every step; optionally, at the
     largest n the precursor share is below ``largest_precursor_below`` and the slope above c = 1 exceeds
@@ -310,7 +324,7 @@ def sharpens_with_n(table: "pd.DataFrame", largest_precursor_below: float | None
     return bool(ok)
 
 
-def rise_mostly_from(table: "pd.DataFrame", n: int, column: str, share: float = 0.9) -> bool:
+def rise_mostly_from(table: pd.DataFrame, n: int, column: str, share: float = 0.9) -> bool:
     """Claim check on a per-n table of how the partial credit's rise splits by level (``rise_by_level`` columns):
     at graph size ``n`` the level in ``column`` makes at least ``share`` of the rise."""
     if "n" not in table.columns or column not in table.columns:
@@ -323,19 +337,27 @@ def rise_mostly_from(table: "pd.DataFrame", n: int, column: str, share: float = 
     return bool(float(row[column].iloc[0]) >= share)
 
 
-def giant_transition_summary(mean_degrees: ArrayLike, fractions: dict[int, NDArray[np.float64]],
-                             threshold: float = 0.05) -> "pd.DataFrame":
+def giant_transition_summary(
+    mean_degrees: ArrayLike, fractions: dict[int, NDArray[np.float64]], threshold: float = 0.05
+) -> pd.DataFrame:
     """Per graph size n: the order parameter's precursor share S(0.9)/S(2), its slopes either side of c = 1, and the
     width of the window in which the indicator "S > threshold" goes from 10% to 90% of graphs."""
     import pandas as pd
 
     cs = as_float_array(mean_degrees, "mean_degrees")
-    at = lambda c: int(np.argmin(np.abs(cs - c)))  # noqa: E731
+    at = lambda c: int(np.argmin(np.abs(cs - c)))
     rows = []
     for n, s in sorted(fractions.items()):
         m, p = s.mean(axis=1), (s > threshold).mean(axis=1)
-        rows.append({"n": n, "S(0.9)": m[at(0.9)], "S(2.0)": m[at(2.0)], "precursor share": m[at(0.9)] / m[at(2.0)],
-                     "slope 0.8-1.0": (m[at(1.0)] - m[at(0.8)]) / (cs[at(1.0)] - cs[at(0.8)]),
-                     "slope 1.0-1.2": (m[at(1.2)] - m[at(1.0)]) / (cs[at(1.2)] - cs[at(1.0)]),
-                     "indicator window": crossing(cs, p, 0.9) - crossing(cs, p, 0.1)})
+        rows.append(
+            {
+                "n": n,
+                "S(0.9)": m[at(0.9)],
+                "S(2.0)": m[at(2.0)],
+                "precursor share": m[at(0.9)] / m[at(2.0)],
+                "slope 0.8-1.0": (m[at(1.0)] - m[at(0.8)]) / (cs[at(1.0)] - cs[at(0.8)]),
+                "slope 1.0-1.2": (m[at(1.2)] - m[at(1.0)]) / (cs[at(1.2)] - cs[at(1.0)]),
+                "indicator window": crossing(cs, p, 0.9) - crossing(cs, p, 0.1),
+            }
+        )
     return pd.DataFrame(rows)

@@ -51,13 +51,16 @@ def family(start: float, stop: float, n_models: int) -> NDArray[np.float64]:
     return np.logspace(start, stop, k)
 
 
-def measured_curves(sizes: ArrayLike, c: float, alpha: float, target_length: int, n_items: int, n_repeats: int,
-                    seed: int = DEFAULT_SEED) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+def measured_curves(
+    sizes: ArrayLike, c: float, alpha: float, target_length: int, n_items: int, n_repeats: int, seed: int = DEFAULT_SEED
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Exact match and mean token edit distance a researcher would measure on ``n_items`` fresh ``L``-token problems
     per model, tokens right independently with the model's ``p``; arrays of shape ``(n_repeats, len(sizes))``."""
     p = scaling.per_token_probability(positive(sizes, "sizes"), c, alpha)
-    L, n, reps = (positive_int(v, name) for v, name in
-                  ((target_length, "target_length"), (n_items, "n_items"), (n_repeats, "n_repeats")))
+    L, n, reps = (
+        positive_int(v, name)
+        for v, name in ((target_length, "target_length"), (n_items, "n_items"), (n_repeats, "n_repeats"))
+    )
     correct = rng(seed).random((reps, p.size, n, L)) < p[None, :, None, None]
     return correct.all(axis=-1).mean(axis=-1), (~correct).sum(axis=-1).mean(axis=-1)
 
@@ -76,25 +79,42 @@ def window_scores(sizes: ArrayLike, c: float, alpha: float, target_length: int, 
     return row
 
 
-def window_table(starts: ArrayLike, width: float, per_decade: float, c: float, alpha: float, target_length: int,
-                 floor: float = 0.01) -> pd.DataFrame:
+def window_table(
+    starts: ArrayLike, width: float, per_decade: float, c: float, alpha: float, target_length: int, floor: float = 0.01
+) -> pd.DataFrame:
     """:func:`window_scores` for windows ``[start, start + width]`` (log10 N) sampled ``per_decade`` sizes per
     decade, one row per window start, with the window in the row."""
     if not width > 0 or not per_decade > 0:
         raise ValueError("width and per_decade must be > 0")
     k = int(round(width * per_decade)) + 1
-    rows = [{"start": float(s), "stop": float(s) + width, "n_models": k,
-             **window_scores(family(float(s), float(s) + width, k), c, alpha, target_length, floor)}
-            for s in as_float_array(starts, "starts")]
+    rows = [
+        {
+            "start": float(s),
+            "stop": float(s) + width,
+            "n_models": k,
+            **window_scores(family(float(s), float(s) + width, k), c, alpha, target_length, floor),
+        }
+        for s in as_float_array(starts, "starts")
+    ]
     return pd.DataFrame(rows)
 
 
-def sweep(alphas: Sequence[float], log10_cs: Sequence[float], starts: Sequence[float], widths: Sequence[float],
-          per_decade: float = 2.0, target_length: int = 5, floor: float = 0.01) -> pd.DataFrame:
+def sweep(
+    alphas: Sequence[float],
+    log10_cs: Sequence[float],
+    starts: Sequence[float],
+    widths: Sequence[float],
+    per_decade: float = 2.0,
+    target_length: int = 5,
+    floor: float = 0.01,
+) -> pd.DataFrame:
     """:func:`window_table` over a grid of ``alpha``, ``log10 c``, window starts and widths (one row per window)."""
-    parts = [window_table(starts, w, per_decade, 10.0 ** lc, a, target_length, floor).assign(alpha=a, log10_c=lc,
-                                                                                              width=w)
-             for a in alphas for lc in log10_cs for w in widths]
+    parts = [
+        window_table(starts, w, per_decade, 10.0**lc, a, target_length, floor).assign(alpha=a, log10_c=lc, width=w)
+        for a in alphas
+        for lc in log10_cs
+        for w in widths
+    ]
     return pd.concat(parts, ignore_index=True)
 
 
@@ -106,8 +126,9 @@ def ratio_by_floor_share(table: pd.DataFrame, bins: Sequence[float] = (0, 0.25, 
     if missing:
         raise ValueError(f"table lacks columns {missing}")
     labels = [f"{lo:.0%}-{hi:.0%}" for lo, hi in zip(bins[:-1], bins[1:])]
-    binned = table.assign(below=pd.cut(table["share_below_floor"], list(bins), labels=labels, right=False,
-                                       include_lowest=True))
+    binned = table.assign(
+        below=pd.cut(table["share_below_floor"], list(bins), labels=labels, right=False, include_lowest=True)
+    )
     binned.loc[table["share_below_floor"] >= bins[-1], "below"] = labels[-1]
     agg = {"windows": ("share_below_floor", "size")}
     for m in SCORED:
@@ -124,15 +145,19 @@ def floor_counts(sizes: ArrayLike, c: float, alpha: float, target_length: int, n
     L = positive_int(target_length, "target_length")
     acc = scaling.expected_accuracy(xs, c, alpha, L)
     ted = scaling.expected_token_edit_distance(xs, c, alpha, L)
-    return {"accuracy reads 0": int((acc < resolution.median_zero_threshold(n_items)).sum()),
-            "edit distance at worst": int((resolution.round_to_resolution(L - ted, n_items) == 0).sum()),
-            "models": int(xs.size)}
+    return {
+        "accuracy reads 0": int((acc < resolution.median_zero_threshold(n_items)).sum()),
+        "edit distance at worst": int((resolution.round_to_resolution(L - ted, n_items) == 0).sum()),
+        "models": int(xs.size),
+    }
 
 
 # --- claim checks ----------------------------------------------------------------------------------------------------
 
-def looks_emergent(accuracy: ArrayLike, floor: float = 0.01, share: tuple[float, float] = (0.5, 0.75),
-                   top: float = 0.5) -> bool:
+
+def looks_emergent(
+    accuracy: ArrayLike, floor: float = 0.01, share: tuple[float, float] = (0.5, 0.75), top: float = 0.5
+) -> bool:
     """Claim check (the look of the paper's Fig. 2C on a family): between ``share[0]`` and ``share[1]`` of the
     models read below ``floor`` and the largest model (the last entry) reaches ``top``."""
     acc = as_float_array(accuracy, "accuracy")
@@ -165,8 +190,14 @@ def more_zero_accuracy(counts: dict[str, int]) -> bool:
         raise ValueError(f"counts lacks {exc}; use floor_counts") from exc
 
 
-def spacing_inflates_eq1(x_sparse: ArrayLike, y_sparse: ArrayLike, x_even: ArrayLike, y_even: ArrayLike,
-                         factor: float = 2.0, higher_is_better: bool = True) -> bool:
+def spacing_inflates_eq1(
+    x_sparse: ArrayLike,
+    y_sparse: ArrayLike,
+    x_even: ArrayLike,
+    y_even: ArrayLike,
+    factor: float = 2.0,
+    higher_is_better: bool = True,
+) -> bool:
     """Claim check (the paper's third factor): the same curve scored on unevenly spaced sizes gets an Eq. 1 score
     more than ``factor`` times its score on as many evenly spaced sizes over the same window, while its
     steepest-rise ratio does not grow (a gap between sizes cannot show a steeper slope than the curve has)."""
@@ -185,6 +216,7 @@ def ratios_long(table: pd.DataFrame) -> pd.DataFrame:
     if missing:
         raise ValueError(f"table lacks columns {missing}")
     names = {"emergence_score_ratio": "Eq. 1 (emergence score)", "steepest_rise_ratio_ratio": "steepest-rise ratio"}
-    long = table.melt(id_vars=["start", "share_below_floor"], value_vars=list(names), var_name="measure",
-                      value_name="ratio")
+    long = table.melt(
+        id_vars=["start", "share_below_floor"], value_vars=list(names), var_name="measure", value_name="ratio"
+    )
     return long.assign(measure=long["measure"].map(names)).rename(columns={"share_below_floor": "share_below"})

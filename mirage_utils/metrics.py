@@ -69,7 +69,12 @@ def token_edit_distances(
     """
     if isinstance(targets, str) or isinstance(predictions, str):
         raise ValueError("batch functions take a list of sequences; use the scalar function for one pair")
-    if isinstance(targets, np.ndarray) and targets.ndim == 2 or isinstance(predictions, np.ndarray) and predictions.ndim == 2:
+    if (
+        isinstance(targets, np.ndarray)
+        and targets.ndim == 2
+        or isinstance(predictions, np.ndarray)
+        and predictions.ndim == 2
+    ):
         raise ValueError("2-D arrays are padded token matrices: use token_edit_distances_padded")
     if len(targets) != len(predictions):
         raise ValueError(f"targets and predictions differ in length ({len(targets)} vs {len(predictions)})")
@@ -94,7 +99,9 @@ def token_edit_distances_padded(
     for name, value in (("targets", targets), ("predictions", predictions)):
         arr = np.asarray(value)
         if arr.ndim != 2 or not np.issubdtype(arr.dtype, np.integer):
-            raise ValueError(f"{name} must be a 2-D integer array (n_pairs, max_len), got shape {arr.shape} {arr.dtype}")
+            raise ValueError(
+                f"{name} must be a 2-D integer array (n_pairs, max_len), got shape {arr.shape} {arr.dtype}"
+            )
         is_pad = arr == pad
         if np.any(is_pad[:, :-1] & ~is_pad[:, 1:]):
             raise ValueError(f"{name}: padding must come after the tokens of a row")
@@ -113,7 +120,9 @@ def _check_choice_probs(probs: ArrayLike, target_index: ArrayLike) -> tuple[NDAr
     if p.ndim == 1:
         p = p[None, :]
     if p.ndim != 2 or p.shape[1] < 2:
-        raise ValueError(f"probs must have shape (n_options,) or (n_examples, n_options) with n_options >= 2, got {p.shape}")
+        raise ValueError(
+            f"probs must have shape (n_options,) or (n_examples, n_options) with n_options >= 2, got {p.shape}"
+        )
     if np.any(p < 0):
         raise ValueError("probs must be non-negative")
     idx = np.asarray(target_index)
@@ -257,8 +266,12 @@ def rouge_l(
     ref, cand = _as_summary(target, "target"), _as_summary(prediction, "prediction")
     score = rouge_scorer.RougeScorer([kind], tokenizer=_WhitespaceTokenizer()).score(ref, cand)[kind]
     n_ref = len(ref.split())
-    return {"precision": score.precision, "recall": score.recall, "fmeasure": score.fmeasure,
-            "lcs_hits": float(round(score.recall * n_ref))}
+    return {
+        "precision": score.precision,
+        "recall": score.recall,
+        "fmeasure": score.fmeasure,
+        "lcs_hits": float(round(score.recall * n_ref)),
+    }
 
 
 def bigbench_rouge_lsum(references: str | Sequence[str], response: str) -> float:

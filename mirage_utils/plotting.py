@@ -104,7 +104,12 @@ def setup() -> None:
 
 
 def log_x_scaling_axes(
-    ax: Axes, *, title: str, ylabel: str, xlabel: str = "Model parameters N (log scale)", ylim: Sequence[float] | None = None
+    ax: Axes,
+    *,
+    title: str,
+    ylabel: str,
+    xlabel: str = "Model parameters N (log scale)",
+    ylim: Sequence[float] | None = None,
 ) -> Axes:
     """Format an axes as a scaling plot: log-scaled x with decade ticks, title and labels set."""
     ax.set_xscale("log")
@@ -126,7 +131,7 @@ def length_colors(lengths: Sequence[int]) -> dict[int, Any]:
 
 def plot_by_length(
     ax: Axes,
-    table: "pd.DataFrame",
+    table: pd.DataFrame,
     y: str,
     *,
     x: str = "params",
@@ -152,13 +157,23 @@ def chance_lines(ax: Axes, lengths: Sequence[int], chance: Any, *, label: bool =
     length's colour; one legend entry for all of them."""
     colors = length_colors(sorted(int(L) for L in lengths))
     for i, (L, color) in enumerate(colors.items()):
-        ax.axhline(float(chance(L)), color=color, ls=":", lw=1, label="chance (uniform guess)" if label and i == 0
-                   else None)
+        ax.axhline(
+            float(chance(L)), color=color, ls=":", lw=1, label="chance (uniform guess)" if label and i == 0 else None
+        )
     return ax
 
 
-def plot_diagnosis(ax: Axes, x: Sequence[float], discrete: Any, continuous: Any, result: Any, *, title: str,
-                   xlabel: str, log_x: bool = False) -> Axes:
+def plot_diagnosis(
+    ax: Axes,
+    x: Sequence[float],
+    discrete: Any,
+    continuous: Any,
+    result: Any,
+    *,
+    title: str,
+    xlabel: str,
+    log_x: bool = False,
+) -> Axes:
     """Draw one mirage test (:func:`mirage_utils.diagnosis.diagnose`): the discrete metric and the continuous one
     rescaled to its improvement (0 = smallest model, 1 = best), both with their intervals; the models before the
     onset are shaded and the verdict is written in the corner."""
@@ -199,8 +214,17 @@ def glue_figure(key: str, fig: Any, dpi: int = 60) -> None:
     glue(key, Image(buffer.getvalue()), display=False)
 
 
-def window_ratio_chart(ratios: "pd.DataFrame", *, c: float, alpha: float, target_length: int, width: float,
-                       n_models: int, start: float, span: tuple[float, float] = (4.0, 20.0)) -> alt.HConcatChart:
+def window_ratio_chart(
+    ratios: pd.DataFrame,
+    *,
+    c: float,
+    alpha: float,
+    target_length: int,
+    width: float,
+    n_models: int,
+    start: float,
+    span: tuple[float, float] = (4.0, 20.0),
+) -> alt.HConcatChart:
     """Interactive view of a moving window of ``n_models`` sizes over ``width`` decades: left, exact match on
     ``target_length`` tokens and ``p = 1 - TED/L`` with the window's models; right, the Acc/TED ratio of each
     sharpness measure (``ratios``: columns start, measure, ratio, share_below) against the window's start."""
@@ -213,50 +237,86 @@ def window_ratio_chart(ratios: "pd.DataFrame", *, c: float, alpha: float, target
         raise ValueError("need width > 0, n_models >= 3, c > 0, alpha < 0 and target_length >= 1")
     lo, hi = float(ratios["start"].min()), float(ratios["start"].max())
     step = float(np.round(np.diff(np.sort(ratios["start"].unique())).min(), 6))
-    wstart = alt.param(name="wstart", value=start,
-                       bind=alt.binding_range(min=lo, max=hi, step=step, name="window start (log10 N)  "))
+    wstart = alt.param(
+        name="wstart", value=start, bind=alt.binding_range(min=lo, max=hi, step=step, name="window start (log10 N)  ")
+    )
     p_expr = f"exp(-pow(datum.N / {c!r}, {alpha!r}))"
     acc_name, p_name = f"exact match, L = {target_length}", "p = 1 - TED/L (any L)"
     scale_x = alt.Scale(type="log", domain=[10 ** span[0], 10 ** span[1]])
     x = alt.X("N:Q", scale=scale_x, axis=alt.Axis(format="~e", tickCount=8), title="Model parameters N (log scale)")
     y = alt.Y("value:Q", scale=alt.Scale(domain=[0, 1]), title="Score (0 to 1)")
-    colour = alt.Color("curve:N", scale=alt.Scale(domain=[acc_name, p_name], range=[PALETTE[0], PALETTE[3]]),
-                       legend=alt.Legend(orient="bottom", title=None))
+    colour = alt.Color(
+        "curve:N",
+        scale=alt.Scale(domain=[acc_name, p_name], range=[PALETTE[0], PALETTE[3]]),
+        legend=alt.Legend(orient="bottom", title=None),
+    )
     dense = pd.DataFrame({"log10_N": np.linspace(span[0], span[1], 321)})
-    curves = (alt.Chart(dense).transform_calculate(N="pow(10, datum.log10_N)")
-              .transform_calculate(p=p_expr).transform_calculate(**{acc_name: f"pow(datum.p, {target_length})",
-                                                                   p_name: "datum.p"})
-              .transform_fold([acc_name, p_name], as_=["curve", "value"]))
+    curves = (
+        alt.Chart(dense)
+        .transform_calculate(N="pow(10, datum.log10_N)")
+        .transform_calculate(p=p_expr)
+        .transform_calculate(**{acc_name: f"pow(datum.p, {target_length})", p_name: "datum.p"})
+        .transform_fold([acc_name, p_name], as_=["curve", "value"])
+    )
     lines = curves.mark_line(strokeWidth=2).encode(x=x, y=y, color=colour)
     one = pd.DataFrame({"i": [0]})
-    band = (alt.Chart(one).transform_calculate(lo="pow(10, wstart)", hi=f"pow(10, wstart + {width!r})")
-            .mark_rect(color="grey", opacity=0.15).encode(x=alt.X("lo:Q", scale=scale_x), x2="hi:Q"))
-    models = (alt.Chart(pd.DataFrame({"i": np.arange(n_models)}))
-              .transform_calculate(N=f"pow(10, wstart + datum.i * {width / (n_models - 1)!r})")
-              .transform_calculate(p=p_expr).transform_calculate(**{acc_name: f"pow(datum.p, {target_length})",
-                                                                   p_name: "datum.p"})
-              .transform_fold([acc_name, p_name], as_=["curve", "value"])
-              .mark_point(filled=True, size=40).encode(x=x, y=y, color=colour,
-                                                       tooltip=[alt.Tooltip("N:Q", format=".2e"), "curve:N",
-                                                                alt.Tooltip("value:Q", format=".4f")]))
+    band = (
+        alt.Chart(one)
+        .transform_calculate(lo="pow(10, wstart)", hi=f"pow(10, wstart + {width!r})")
+        .mark_rect(color="grey", opacity=0.15)
+        .encode(x=alt.X("lo:Q", scale=scale_x), x2="hi:Q")
+    )
+    models = (
+        alt.Chart(pd.DataFrame({"i": np.arange(n_models)}))
+        .transform_calculate(N=f"pow(10, wstart + datum.i * {width / (n_models - 1)!r})")
+        .transform_calculate(p=p_expr)
+        .transform_calculate(**{acc_name: f"pow(datum.p, {target_length})", p_name: "datum.p"})
+        .transform_fold([acc_name, p_name], as_=["curve", "value"])
+        .mark_point(filled=True, size=40)
+        .encode(
+            x=x,
+            y=y,
+            color=colour,
+            tooltip=[alt.Tooltip("N:Q", format=".2e"), "curve:N", alt.Tooltip("value:Q", format=".4f")],
+        )
+    )
     left = alt.layer(band, lines, models).properties(
-        width=290, height=230, title=f"The window: {n_models} models over {width:g} decades")
+        width=290, height=230, title=f"The window: {n_models} models over {width:g} decades"
+    )
     rx = alt.X("start:Q", title="Window start (log10 N)", scale=alt.Scale(domain=[lo, hi]))
-    ratio_lines = alt.Chart(ratios).mark_line(strokeWidth=2).encode(
-        x=rx, y=alt.Y("ratio:Q", scale=alt.Scale(type="log"), title="Acc / TED sharpness ratio (log scale)"),
-        color=alt.Color("measure:N", legend=alt.Legend(orient="bottom", title=None),
-                        scale=alt.Scale(range=[PALETTE[1], PALETTE[2]])),
-        tooltip=[alt.Tooltip("start:Q", format=".1f"), "measure:N", alt.Tooltip("ratio:Q", format=".3g"),
-                 alt.Tooltip("share_below:Q", format=".0%", title="models below 1% accuracy")])
+    ratio_lines = (
+        alt.Chart(ratios)
+        .mark_line(strokeWidth=2)
+        .encode(
+            x=rx,
+            y=alt.Y("ratio:Q", scale=alt.Scale(type="log"), title="Acc / TED sharpness ratio (log scale)"),
+            color=alt.Color(
+                "measure:N",
+                legend=alt.Legend(orient="bottom", title=None),
+                scale=alt.Scale(range=[PALETTE[1], PALETTE[2]]),
+            ),
+            tooltip=[
+                alt.Tooltip("start:Q", format=".1f"),
+                "measure:N",
+                alt.Tooltip("ratio:Q", format=".3g"),
+                alt.Tooltip("share_below:Q", format=".0%", title="models below 1% accuracy"),
+            ],
+        )
+    )
     even = alt.Chart(one).mark_rule(strokeDash=[4, 4], color="black").encode(y=alt.datum(1))
     now = alt.Chart(one).transform_calculate(s="wstart").mark_rule(color="grey").encode(x="s:Q")
     right = alt.layer(ratio_lines, even, now).properties(
-        width=290, height=230, title="Above 1: accuracy scores sharper than TED")
-    return alt.hconcat(left, right).add_params(wstart).resolve_scale(color="independent").properties(
-        title=f"Move the window: c = {c:.0e}, alpha = {alpha}, L = {target_length}")
+        width=290, height=230, title="Above 1: accuracy scores sharper than TED"
+    )
+    return (
+        alt.hconcat(left, right)
+        .add_params(wstart)
+        .resolve_scale(color="independent")
+        .properties(title=f"Move the window: c = {c:.0e}, alpha = {alpha}, L = {target_length}")
+    )
 
 
-def family_explorer(scores: "pd.DataFrame", *, title: str) -> alt.LayerChart:
+def family_explorer(scores: pd.DataFrame, *, title: str) -> alt.LayerChart:
     """Interactive view of a model family's scores: pick a task and a metric; one line per answer length (mean over
     seeds), one dot per seed, log x axis, tooltips naming the model and seed. ``scores``: columns task, metric,
     params, model, seed, target_length, value (and optionally chance, drawn as a dotted rule per length)."""
@@ -267,27 +327,35 @@ def family_explorer(scores: "pd.DataFrame", *, title: str) -> alt.LayerChart:
         raise ValueError("scores is empty")
     tasks, metric_names = sorted(scores["task"].unique()), list(dict.fromkeys(scores["metric"]))
     task = alt.param(name="task", value=tasks[0], bind=alt.binding_select(options=tasks, name="task  "))
-    metric = alt.param(name="metric", value=metric_names[0],
-                       bind=alt.binding_select(options=metric_names, name="  metric  "))
+    metric = alt.param(
+        name="metric", value=metric_names[0], bind=alt.binding_select(options=metric_names, name="  metric  ")
+    )
     base = alt.Chart(scores).transform_filter("datum.task == task && datum.metric == metric")
     lo, hi = float(scores["params"].min()), float(scores["params"].max())
-    x = alt.X("params:Q", scale=alt.Scale(type="log", domain=[lo / 1.3, hi * 1.3], nice=False),
-              axis=alt.Axis(format="~s"), title="Non-embedding parameters (log scale)")
+    x = alt.X(
+        "params:Q",
+        scale=alt.Scale(type="log", domain=[lo / 1.3, hi * 1.3], nice=False),
+        axis=alt.Axis(format="~s"),
+        title="Non-embedding parameters (log scale)",
+    )
     y_title = "Score (the metric picked above)"
     y = alt.Y("value:Q", title=y_title)
     colour = alt.Color("target_length:O", title="answer digits", scale=alt.Scale(scheme="viridis"))
     lines = base.mark_line(strokeWidth=2).encode(x=x, y=alt.Y("mean(value):Q", title=y_title), color=colour)
     dots = base.mark_circle(size=30, opacity=0.6).encode(
-        x=x, y=y, color=colour, tooltip=["model:N", "seed:O", "target_length:O",
-                                         alt.Tooltip("value:Q", format=".4g")])
+        x=x, y=y, color=colour, tooltip=["model:N", "seed:O", "target_length:O", alt.Tooltip("value:Q", format=".4g")]
+    )
     layers = [lines, dots]
     if "chance" in scores.columns:
-        layers.append(base.transform_filter("datum.metric == 'exact match'").mark_rule(strokeDash=[2, 3]).encode(
-            y="mean(chance):Q", color=colour))
+        layers.append(
+            base.transform_filter("datum.metric == 'exact match'")
+            .mark_rule(strokeDash=[2, 3])
+            .encode(y="mean(chance):Q", color=colour)
+        )
     return alt.layer(*layers).add_params(task, metric).properties(width=520, height=300, title=title)
 
 
-def sharpness_strip_chart(series: "pd.DataFrame", *, title: str) -> alt.FacetChart:
+def sharpness_strip_chart(series: pd.DataFrame, *, title: str) -> alt.FacetChart:
     """Interactive strip plot of published series' sharpness: one dot per series, by metric, one panel per source;
     a dropdown picks the measure (Eq. 1 or the steepest-rise ratio, log scale), tooltips name task, family and sizes.
     ``series``: columns source, metric, task, family, n_points, measure, value, beyond (sharper than the null)."""
@@ -299,20 +367,36 @@ def sharpness_strip_chart(series: "pd.DataFrame", *, title: str) -> alt.FacetCha
         raise ValueError("no positive sharpness value to show")
     finite = shown.loc[np.isfinite(shown["value"]), "value"]
     cap = 10 ** np.ceil(np.log10(max(2.0, float(finite.max()) if len(finite) else 2.0)))
-    shown["score"] = np.where(np.isinf(shown["value"]), "infinite (drawn at the right edge)",
-                              shown["value"].map("{:.3g}".format))
+    shown["score"] = np.where(
+        np.isinf(shown["value"]), "infinite (drawn at the right edge)", shown["value"].map("{:.3g}".format)
+    )
     shown["value"] = np.minimum(shown["value"], cap)  # Eq. 1 is +inf for a curve flat at its floor but one step
     measures = list(dict.fromkeys(shown["measure"]))
-    measure = alt.param(name="measure", value=measures[0],
-                        bind=alt.binding_select(options=measures, name="sharpness measure  "))
-    chart = alt.Chart(shown).transform_filter("datum.measure == measure").mark_circle(size=45, opacity=0.7).encode(
-        x=alt.X("value:Q", scale=alt.Scale(type="log"), title="Sharpness of the series (log scale)"),
-        y=alt.Y("metric:N", title=None),
-        yOffset=alt.YOffset("jitter:Q"),
-        color=alt.Color("beyond:N", title="sharper than the null",
-                        scale=alt.Scale(domain=[False, True], range=["#9e9e9e", PALETTE[3]]),
-                        legend=alt.Legend(orient="bottom")),
-        tooltip=["task:N", "family:N", "metric:N", alt.Tooltip("n_points:Q", title="sizes"), "score:N"],
-    ).transform_calculate(jitter="random()").properties(width=400, height=100)
-    return (chart.facet(row=alt.Row("source:N", title=None, header=alt.Header(labelOrient="top", labelAnchor="start")))
-            .resolve_scale(y="independent").add_params(measure).properties(title=title))
+    measure = alt.param(
+        name="measure", value=measures[0], bind=alt.binding_select(options=measures, name="sharpness measure  ")
+    )
+    chart = (
+        alt.Chart(shown)
+        .transform_filter("datum.measure == measure")
+        .mark_circle(size=45, opacity=0.7)
+        .encode(
+            x=alt.X("value:Q", scale=alt.Scale(type="log"), title="Sharpness of the series (log scale)"),
+            y=alt.Y("metric:N", title=None),
+            yOffset=alt.YOffset("jitter:Q"),
+            color=alt.Color(
+                "beyond:N",
+                title="sharper than the null",
+                scale=alt.Scale(domain=[False, True], range=["#9e9e9e", PALETTE[3]]),
+                legend=alt.Legend(orient="bottom"),
+            ),
+            tooltip=["task:N", "family:N", "metric:N", alt.Tooltip("n_points:Q", title="sizes"), "score:N"],
+        )
+        .transform_calculate(jitter="random()")
+        .properties(width=400, height=100)
+    )
+    return (
+        chart.facet(row=alt.Row("source:N", title=None, header=alt.Header(labelOrient="top", labelAnchor="start")))
+        .resolve_scale(y="independent")
+        .add_params(measure)
+        .properties(title=title)
+    )

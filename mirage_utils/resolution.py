@@ -70,7 +70,9 @@ def min_test_size_nonzero(accuracy: ArrayLike, confidence: float = 0.95) -> NDAr
     return np.ceil(np.log1p(-conf) / np.log1p(-acc)).astype(np.int64)
 
 
-def min_test_size_relative(accuracy: ArrayLike, relative_halfwidth: float = 0.5, confidence: float = 0.95) -> NDArray[np.int64]:
+def min_test_size_relative(
+    accuracy: ArrayLike, relative_halfwidth: float = 0.5, confidence: float = 0.95
+) -> NDArray[np.int64]:
     """Items needed for a normal-approximation CI half-width of ``relative_halfwidth * accuracy``.
 
     ``n = z**2 (1 - a) / (a r**2)``: resolving an accuracy of 1e-4 to +-50% needs about 1.5 million items.
@@ -87,7 +89,8 @@ def min_test_size_relative(accuracy: ArrayLike, relative_halfwidth: float = 0.5,
 def simulate_measured_accuracy(
     true_accuracy: ArrayLike, n_items: int, n_repeats: int = 1, seed: int = DEFAULT_SEED
 ) -> NDArray[np.float64]:
-    """Accuracies a researcher would *measure* on ``n_items`` fresh test items (binomial draws), shape (repeats, ...)."""
+    """Accuracies a researcher would *measure* on ``n_items`` fresh test items (binomial draws), shape
+    (repeats, ...)."""
     acc = probability(true_accuracy, "true_accuracy")
     n = positive_int(n_items, "n_items")
     reps = positive_int(n_repeats, "n_repeats")
@@ -146,9 +149,11 @@ def _three(a: ArrayLike, b: ArrayLike, se: ArrayLike) -> tuple[NDArray, NDArray,
     return arrs[0], arrs[1], arrs[2]
 
 
-def within_standard_errors(estimate: ArrayLike, reference: ArrayLike, se: ArrayLike, z: float = 4.0,
-                           atol: float = 0.0) -> bool:
-    """Claim check: every Monte Carlo ``estimate`` lies within ``z`` standard errors (plus ``atol``) of ``reference``."""
+def within_standard_errors(
+    estimate: ArrayLike, reference: ArrayLike, se: ArrayLike, z: float = 4.0, atol: float = 0.0
+) -> bool:
+    """Claim check: every Monte Carlo ``estimate`` lies within ``z`` standard errors (plus ``atol``) of
+    ``reference``."""
     e, r, s = _three(estimate, reference, se)
     return bool(np.all(np.abs(e - r) <= z * s + atol))
 
@@ -160,7 +165,8 @@ def clearly_greater(estimate: ArrayLike, reference: ArrayLike, se: ArrayLike, z:
 
 
 def at_most(estimate: ArrayLike, bound: ArrayLike, se: ArrayLike, z: float = 4.0) -> bool:
-    """Claim check: no ``estimate`` exceeds ``bound`` by more than ``z`` standard errors (``bound`` is an upper bound)."""
+    """Claim check: no ``estimate`` exceeds ``bound`` by more than ``z`` standard errors (``bound`` is an upper
+    bound)."""
     e, r, s = _three(estimate, bound, se)
     return bool(np.all(e <= r + z * s))
 

@@ -8,9 +8,9 @@ below is a function of ``p`` only, so any sharpness in it comes from the metric,
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
-from typing import TYPE_CHECKING
 from numpy.typing import ArrayLike, NDArray
 
 from ._validation import as_float_array, positive, positive_int, probability
@@ -121,8 +121,9 @@ def fit_power_law(n_params: ArrayLike, loss: ArrayLike) -> tuple[float, float]:
     return float(np.exp(-intercept / alpha)), float(alpha)
 
 
-def params_tokens_regression(table: "pd.DataFrame", y: str, params: str = "n_params", tokens: str = "tokens"
-                             ) -> "pd.DataFrame":
+def params_tokens_regression(
+    table: pd.DataFrame, y: str, params: str = "n_params", tokens: str = "tokens"
+) -> pd.DataFrame:
     """Michaelov & Bergen's test for inverse scaling over training: OLS of ``y`` on log10(parameters),
     log10(training tokens) and their interaction. Returns coefficient, standard error, t, p and df per term.
 
@@ -134,20 +135,27 @@ def params_tokens_regression(table: "pd.DataFrame", y: str, params: str = "n_par
     missing = [c for c in (y, params, tokens) if c not in table.columns]
     if missing:
         raise ValueError(f"columns not in the table: {missing}")
-    d = pd.DataFrame({"y": table[y].astype(float), "log_params": np.log10(positive(table[params], params)),
-                      "log_tokens": np.log10(positive(table[tokens], tokens))})
+    d = pd.DataFrame(
+        {
+            "y": table[y].astype(float),
+            "log_params": np.log10(positive(table[params], params)),
+            "log_tokens": np.log10(positive(table[tokens], tokens)),
+        }
+    )
     if len(d) < 5:
         raise ValueError("need at least 5 rows (model x checkpoint) to fit 4 coefficients")
     fit = smf.ols("y ~ log_params * log_tokens", data=d).fit()
-    return pd.DataFrame({"coef": fit.params, "std_err": fit.bse, "t": fit.tvalues, "p": fit.pvalues,
-                         "df_resid": fit.df_resid})
+    return pd.DataFrame(
+        {"coef": fit.params, "std_err": fit.bse, "t": fit.tvalues, "p": fit.pvalues, "df_resid": fit.df_resid}
+    )
 
 
 _MIXED_TERMS = ["Intercept", "c_log_params", "c_log_tokens", "c_log_params:c_log_tokens"]
 
 
-def params_tokens_mixedlm(table: "pd.DataFrame", y: str, group: str = "unit", params: str = "n_params",
-                          tokens: str = "tokens") -> "pd.DataFrame":
+def params_tokens_mixedlm(
+    table: pd.DataFrame, y: str, group: str = "unit", params: str = "n_params", tokens: str = "tokens"
+) -> pd.DataFrame:
     """Michaelov & Bergen's inverse-scaling-over-training test with the model run, not the checkpoint, as the unit.
 
     Checkpoints of one run are not independent, so plain OLS (``params_tokens_regression``) overstates the evidence.
@@ -173,8 +181,14 @@ def params_tokens_mixedlm(table: "pd.DataFrame", y: str, group: str = "unit", pa
     if rows[group].isna().any():
         raise ValueError(f"group column {group!r} has missing values")
     n_params = positive(rows[params], params)
-    d = pd.DataFrame({"y": as_float_array(rows[y], y), "unit": rows[group].to_numpy(),
-                      "log_params": np.log10(n_params), "log_tokens": np.log10(tok[keep])})
+    d = pd.DataFrame(
+        {
+            "y": as_float_array(rows[y], y),
+            "unit": rows[group].to_numpy(),
+            "log_params": np.log10(n_params),
+            "log_tokens": np.log10(tok[keep]),
+        }
+    )
     per_unit = d.groupby("unit", sort=True)["log_params"].agg(["min", "max"])
     if len(per_unit) < 3:
         raise ValueError(f"need at least 3 units (model runs) with tokens > 0, got {len(per_unit)}")
@@ -195,7 +209,7 @@ def params_tokens_mixedlm(table: "pd.DataFrame", y: str, group: str = "unit", pa
     return out
 
 
-def _mixedlm_fit(d: "pd.DataFrame") -> "pd.DataFrame | None":
+def _mixedlm_fit(d: pd.DataFrame) -> pd.DataFrame | None:
     """Random-intercept fit; None when it raises, fails to converge, is singular or has non-finite SEs.
 
     ``y`` is standardised for the optimiser (statsmodels' tolerances are absolute, so a y with a small spread
@@ -219,24 +233,26 @@ def _mixedlm_fit(d: "pd.DataFrame") -> "pd.DataFrame | None":
     # statsmodels' own "MLE may be on the boundary" warning uses an absolute threshold (group variance < 0.01), so it
     # is not used; singular = the group SD is < 1e-3 of the residual SD (cf. lme4's isSingular), or the covariance or
     # Hessian is singular.
-    singular = any(issubclass(w.category, SingularMatrixWarning) or "not positive definite" in str(w.message)
-                   for w in caught)
+    singular = any(
+        issubclass(w.category, SingularMatrixWarning) or "not positive definite" in str(w.message) for w in caught
+    )
     group_var, scale = float(np.asarray(fit.cov_re)[0, 0]), float(fit.scale)
     if not (np.isfinite(group_var) and np.isfinite(scale) and scale > 0) or group_var <= 1e-6 * scale:
         singular = True
     coef = fit.fe_params.reindex(_MIXED_TERMS).to_numpy(dtype=float)
     se = fit.bse_fe.reindex(_MIXED_TERMS).to_numpy(dtype=float)
-    if singular or not fit.converged or not (np.all(np.isfinite(coef)) and np.all(np.isfinite(se))
-                                             and np.all(se > 0)):
+    if singular or not fit.converged or not (np.all(np.isfinite(coef)) and np.all(np.isfinite(se)) and np.all(se > 0)):
         return None
     z = coef / se
     coef = coef * sd
     coef[0] += mean
-    return pd.DataFrame({"coef": coef, "std_err": se * sd, "stat": z, "p": 2 * stats.norm.sf(np.abs(z)),
-                         "method": "mixedlm"}, index=pd.Index(_MIXED_TERMS, name="term"))
+    return pd.DataFrame(
+        {"coef": coef, "std_err": se * sd, "stat": z, "p": 2 * stats.norm.sf(np.abs(z)), "method": "mixedlm"},
+        index=pd.Index(_MIXED_TERMS, name="term"),
+    )
 
 
-def _two_stage_fit(d: "pd.DataFrame") -> "pd.DataFrame":
+def _two_stage_fit(d: pd.DataFrame) -> pd.DataFrame:
     """Summary-statistics fit: per-unit OLS on c_log_tokens, then intercepts and slopes regressed on c_log_params."""
     import pandas as pd
     import statsmodels.api as sm
@@ -253,9 +269,16 @@ def _two_stage_fit(d: "pd.DataFrame") -> "pd.DataFrame":
     fit_b = sm.OLS(s1[:, 2], x).fit()  # slopes: c_log_tokens, interaction
     coef = np.r_[fit_a.params, fit_b.params]
     se = np.r_[fit_a.bse, fit_b.bse]
-    return pd.DataFrame({"coef": coef, "std_err": se, "stat": np.r_[fit_a.tvalues, fit_b.tvalues],
-                         "p": np.r_[fit_a.pvalues, fit_b.pvalues], "method": "two-stage"},
-                        index=pd.Index(_MIXED_TERMS, name="term"))
+    return pd.DataFrame(
+        {
+            "coef": coef,
+            "std_err": se,
+            "stat": np.r_[fit_a.tvalues, fit_b.tvalues],
+            "p": np.r_[fit_a.pvalues, fit_b.pvalues],
+            "method": "two-stage",
+        },
+        index=pd.Index(_MIXED_TERMS, name="term"),
+    )
 
 
 def holm_adjust(p_values: ArrayLike) -> FloatArray:
@@ -281,7 +304,6 @@ def crossing(x: ArrayLike, y: ArrayLike, level: float) -> float:
     if i == 0:
         return float(xs[0])
     return float(xs[i - 1] + (level - ys[i - 1]) * (xs[i] - xs[i - 1]) / (ys[i] - ys[i - 1]))
-
 
 
 def onset_size(sizes: ArrayLike, y: ArrayLike, level: float = 0.5) -> float:
@@ -315,8 +337,14 @@ def interaction_verdict(coef: float, p_adjusted: float, alpha: float = 0.05) -> 
     return "inverse" if coef < 0 else "positive"
 
 
-def inverse_scaling_table(table: "pd.DataFrame", tests: Sequence[str], metrics: Sequence[str], group: str = "unit",
-                          test_column: str = "task", alpha: float = 0.05) -> "pd.DataFrame":
+def inverse_scaling_table(
+    table: pd.DataFrame,
+    tests: Sequence[str],
+    metrics: Sequence[str],
+    group: str = "unit",
+    test_column: str = "task",
+    alpha: float = 0.05,
+) -> pd.DataFrame:
     """Michaelov & Bergen's test for every test x metric: the mixed model (:func:`params_tokens_mixedlm`, the unit
     is ``group``) next to their plain least squares (:func:`params_tokens_regression`), Holm-corrected over the
     interactions that could be fitted, with :func:`interaction_verdict`. A metric that never varies on a test
@@ -331,15 +359,28 @@ def inverse_scaling_table(table: "pd.DataFrame", tests: Sequence[str], metrics: 
         if sub.empty:
             raise ValueError(f"no trained checkpoints for test {test!r}")
         for metric in metrics:
-            row = {"test": test, "metric": metric, "coef": np.nan, "stat": np.nan, "p": np.nan, "method": "",
-                   "OLS t": np.nan, "OLS p": np.nan}
+            row = {
+                "test": test,
+                "metric": metric,
+                "coef": np.nan,
+                "stat": np.nan,
+                "p": np.nan,
+                "method": "",
+                "OLS t": np.nan,
+                "OLS p": np.nan,
+            }
             if sub[metric].nunique() < 2:
                 row["method"] = "untestable (constant)"
             else:
                 mixed = params_tokens_mixedlm(sub, metric, group=group).loc["c_log_params:c_log_tokens"]
                 ols = params_tokens_regression(sub, metric).loc["log_params:log_tokens"]
-                row.update(coef=mixed["coef"], stat=mixed["stat"], p=mixed["p"], method=mixed["method"],
-                           **{"OLS t": ols["t"], "OLS p": ols["p"]})
+                row.update(
+                    coef=mixed["coef"],
+                    stat=mixed["stat"],
+                    p=mixed["p"],
+                    method=mixed["method"],
+                    **{"OLS t": ols["t"], "OLS p": ols["p"]},
+                )
             rows.append(row)
     out = pd.DataFrame(rows)
     fitted = out["p"].notna()
@@ -347,8 +388,9 @@ def inverse_scaling_table(table: "pd.DataFrame", tests: Sequence[str], metrics: 
     out["verdict"] = "untestable"
     if fitted.any():
         out.loc[fitted, "p (Holm)"] = holm_adjust(out.loc[fitted, "p"].to_numpy())
-        out.loc[fitted, "verdict"] = [interaction_verdict(c, p, alpha) for c, p in
-                                      out.loc[fitted, ["coef", "p (Holm)"]].itertuples(index=False)]
+        out.loc[fitted, "verdict"] = [
+            interaction_verdict(c, p, alpha) for c, p in out.loc[fitted, ["coef", "p (Holm)"]].itertuples(index=False)
+        ]
     return out
 
 

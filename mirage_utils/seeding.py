@@ -23,7 +23,7 @@ def rng(seed: int = DEFAULT_SEED) -> np.random.Generator:
     return np.random.default_rng(_check_seed(seed))
 
 
-def torch_generator(seed: int = DEFAULT_SEED, device: str = "cpu") -> "torch.Generator":
+def torch_generator(seed: int = DEFAULT_SEED, device: str = "cpu") -> torch.Generator:
     """A ``torch.Generator`` seeded like :func:`rng`, for data order and initialisation in training code."""
     import torch
 

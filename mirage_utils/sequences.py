@@ -53,8 +53,10 @@ def corrupt(
     v = positive_int(vocab_size if vocab_size is not None else int(t.max()) + 1, "vocab_size")
     if v < 2 or np.any(t >= v):
         raise ValueError("vocab_size must be >= 2 and larger than every target token")
-    sub, ins, dele = (float(probability(x, name)) for x, name in
-                      ((substitution, "substitution"), (insertion, "insertion"), (deletion, "deletion")))
+    sub, ins, dele = (
+        float(probability(x, name))
+        for x, name in ((substitution, "substitution"), (insertion, "insertion"), (deletion, "deletion"))
+    )
     n, L = t.shape
     deleted = rng.random((n, L)) < dele
     substituted = ~deleted & (rng.random((n, L)) < sub)

@@ -50,7 +50,9 @@ def status(url: str, timeout: float) -> int | str:
     headers = {"User-Agent": "mirage-book-linkcheck/1.0"}
     for method in ("HEAD", "GET"):
         try:
-            with urllib.request.urlopen(urllib.request.Request(url, method=method, headers=headers), timeout=timeout) as r:
+            with urllib.request.urlopen(
+                urllib.request.Request(url, method=method, headers=headers), timeout=timeout
+            ) as r:
                 return r.status
         except urllib.error.HTTPError as err:
             if method == "GET" or err.code not in (403, 405):
@@ -67,8 +69,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     links = external_links(args.build)
     if not online():
-        print(f"check_external_links: no network; skipped {len(links)} external links "
-              "(internal links are checked by check_site.py)")
+        print(
+            f"check_external_links: no network; skipped {len(links)} external links "
+            "(internal links are checked by check_site.py)"
+        )
         return 0
     repo = yaml.safe_load((ROOT / "_config.yml").read_text()).get("repository", {}).get("url", "")
     repo_key = repo.split("github.com/")[-1] if repo else None
@@ -87,8 +91,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"warning  {line}")
     for line in broken:
         print(f"BROKEN   {line}")
-    print(f"{len(links)} external links: {len(links) - len(unchecked) - len(broken) - len(warnings)} ok, "
-          f"{len(broken)} broken, {len(warnings)} warnings, {len(unchecked)} not checked (host unreachable from here)")
+    print(
+        f"{len(links)} external links: {len(links) - len(unchecked) - len(broken) - len(warnings)} ok, "
+        f"{len(broken)} broken, {len(warnings)} warnings, {len(unchecked)} not checked (host unreachable from here)"
+    )
     return 1 if broken else 0
 
 

@@ -41,7 +41,7 @@ SKIP_DIRS = {"_static", "_sources", "_images", "_sphinx_design_static", "_panels
 class PageReport:
     path: str
     charts: int = 0
-    weight: "Weight" = None  # type: ignore[assignment]
+    weight: Weight = None  # type: ignore[assignment]
     problems: list[str] = field(default_factory=list)
 
 
@@ -56,7 +56,8 @@ def find_browser() -> str:
 
 def pages_in(build: Path, only: str | None) -> list[Path]:
     pages = [
-        p for p in sorted(build.rglob("*.html"))
+        p
+        for p in sorted(build.rglob("*.html"))
         if not SKIP_DIRS.intersection(p.relative_to(build).parts) and (only is None or only in str(p))
     ]
     if not pages:
@@ -123,8 +124,9 @@ def page_weight(urls: list[str], html_path: Path, build: Path) -> Weight:
     files = {f for f in files if f.is_file()}
     static = (build / "_static").resolve()
     own = [f for f in files if static not in f.parents or "vega-bundle" in f.name]
-    return Weight(sum(f.stat().st_size for f in own), sum(f.stat().st_size for f in files),
-                  sum(_gzip_size(f) for f in files))
+    return Weight(
+        sum(f.stat().st_size for f in own), sum(f.stat().st_size for f in files), sum(_gzip_size(f) for f in files)
+    )
 
 
 def check_page(browser: Browser, html_path: Path, build: Path, shots: Path, budget: int = 3_000_000) -> PageReport:
@@ -154,7 +156,7 @@ def check_page(browser: Browser, html_path: Path, build: Path, shots: Path, budg
                 arg=CHART_SELECTOR,
                 timeout=20_000,
             )
-        except Exception:  # noqa: BLE001 - a timeout is reported as a problem below
+        except Exception:
             pass
         blank = page.eval_on_selector_all(
             CHART_SELECTOR, "els => els.filter(d => !d.querySelector('svg, canvas')).map(d => d.id)"
@@ -171,8 +173,10 @@ def check_page(browser: Browser, html_path: Path, build: Path, shots: Path, budg
     report.problems += check_links(page, build)
     report.weight = w = page_weight(requested, html_path, build)
     if w.own > budget or w.total_gzip > budget:
-        report.problems.append(f"over the {budget / 1e6:.1f} MB budget: own {w.own / 1e6:.2f} MB, "
-                               f"all assets {w.total_gzip / 1e6:.2f} MB gzipped")
+        report.problems.append(
+            f"over the {budget / 1e6:.1f} MB budget: own {w.own / 1e6:.2f} MB, "
+            f"all assets {w.total_gzip / 1e6:.2f} MB gzipped"
+        )
     vega_loads = sum("vega-bundle" in u for u in requested)
     if vega_loads > 1:
         report.problems.append(f"the Vega bundle is loaded {vega_loads} times")
@@ -186,7 +190,9 @@ def check_page(browser: Browser, html_path: Path, build: Path, shots: Path, budg
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("build", type=Path, help="built HTML folder, e.g. _build/html")
-    parser.add_argument("--screenshots", type=Path, default=None, help="where to save PNGs (default: _build/screenshots)")
+    parser.add_argument(
+        "--screenshots", type=Path, default=None, help="where to save PNGs (default: _build/screenshots)"
+    )
     parser.add_argument("--only", default=None, help="check only pages whose path contains this text")
     parser.add_argument("--budget", type=int, default=3_000_000, help="max bytes per page with its assets")
     args = parser.parse_args(argv)
@@ -207,16 +213,22 @@ def main(argv: list[str] | None = None) -> int:
     for r in reports:
         status = "FAIL" if r.problems else "ok"
         w = r.weight
-        print(f"{status:4}  {r.path}  ({r.charts} chart{'s' if r.charts != 1 else ''}; own {w.own / 1e6:.2f} MB, "
-              f"all assets {w.total_gzip / 1e6:.2f} MB gzipped / {w.total / 1e6:.2f} MB raw)")
+        print(
+            f"{status:4}  {r.path}  ({r.charts} chart{'s' if r.charts != 1 else ''}; own {w.own / 1e6:.2f} MB, "
+            f"all assets {w.total_gzip / 1e6:.2f} MB gzipped / {w.total / 1e6:.2f} MB raw)"
+        )
         for problem in r.problems:
             print(f"        - {problem}")
     total_charts = sum(r.charts for r in reports)
     heaviest = max(reports, key=lambda r: r.weight.total_gzip)
-    print(f"heaviest page: {heaviest.path}: own {heaviest.weight.own / 1e6:.2f} MB, all assets "
-          f"{heaviest.weight.total_gzip / 1e6:.2f} MB gzipped ({heaviest.weight.total / 1e6:.2f} MB raw)")
-    print(f"{len(reports)} pages, {total_charts} charts rendered check, {len(failed)} pages with problems; "
-          f"screenshots in {shots}")
+    print(
+        f"heaviest page: {heaviest.path}: own {heaviest.weight.own / 1e6:.2f} MB, all assets "
+        f"{heaviest.weight.total_gzip / 1e6:.2f} MB gzipped ({heaviest.weight.total / 1e6:.2f} MB raw)"
+    )
+    print(
+        f"{len(reports)} pages, {total_charts} charts rendered check, {len(failed)} pages with problems; "
+        f"screenshots in {shots}"
+    )
     return 1 if failed else 0
 
 

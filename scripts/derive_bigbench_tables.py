@@ -24,10 +24,25 @@ from mirage_utils import data
 
 SDIST_SHA256 = "1bb398a5512c6d798cdebe0dfa0ac03f67f6033fa6b39c6ef71df978c7cbc5c2"
 TASKS_PREFIX = "bigbench-1.0.0/bigbench/benchmark_tasks/"
-ARITHMETIC = ["arithmetic/task.json", "arithmetic/2_digit_multiplication/task.json",
-              "arithmetic/4_digit_addition/task.json"]
-COLUMNS = ["task", "subtask", "name", "metrics", "preferred_score", "keywords", "n_examples",
-           "n_examples_with_target_scores", "n_examples_with_target", "append_choices_to_input", "canary", "task_type"]
+ARITHMETIC = [
+    "arithmetic/task.json",
+    "arithmetic/2_digit_multiplication/task.json",
+    "arithmetic/4_digit_addition/task.json",
+]
+COLUMNS = [
+    "task",
+    "subtask",
+    "name",
+    "metrics",
+    "preferred_score",
+    "keywords",
+    "n_examples",
+    "n_examples_with_target_scores",
+    "n_examples_with_target",
+    "append_choices_to_input",
+    "canary",
+    "task_type",
+]
 
 
 def fetch_sdist(folder: Path) -> Path:
@@ -44,13 +59,18 @@ def fetch_sdist(folder: Path) -> Path:
 def json_row(task: str, subtask: str, doc: dict) -> dict:
     examples = doc.get("examples", [])
     return {
-        "task": task, "subtask": subtask, "name": doc.get("name", ""),
-        "metrics": ";".join(doc.get("metrics", [])), "preferred_score": doc.get("preferred_score", ""),
-        "keywords": ";".join(doc.get("keywords", [])), "n_examples": len(examples),
+        "task": task,
+        "subtask": subtask,
+        "name": doc.get("name", ""),
+        "metrics": ";".join(doc.get("metrics", [])),
+        "preferred_score": doc.get("preferred_score", ""),
+        "keywords": ";".join(doc.get("keywords", [])),
+        "n_examples": len(examples),
         "n_examples_with_target_scores": sum("target_scores" in e for e in examples),
         "n_examples_with_target": sum("target" in e for e in examples),
         "append_choices_to_input": doc.get("append_choices_to_input", ""),  # as written in the file, else empty
-        "canary": "canary" in doc, "task_type": "json",
+        "canary": "canary" in doc,
+        "task_type": "json",
     }
 
 
@@ -61,7 +81,7 @@ def derive(sdist: Path, out: Path) -> pd.DataFrame:
         for member in tar.getmembers():
             if not member.name.startswith(TASKS_PREFIX) or not member.isfile():
                 continue
-            rel = member.name[len(TASKS_PREFIX):]
+            rel = member.name[len(TASKS_PREFIX) :]
             parts = rel.split("/")
             if parts[-1] == "task.json" and len(parts) in (2, 3):
                 doc = json.load(tar.extractfile(member))
@@ -91,8 +111,10 @@ def main() -> int:
             print(f"{sdist}: SHA-256 differs from the recorded {SDIST_SHA256}", file=sys.stderr)
             return 1
         table = derive(sdist, args.out)
-    print(f"{len(table)} rows, {table['task'].nunique()} tasks "
-          f"({(table['task_type'] == 'programmatic').sum()} programmatic) -> {args.out / 'task_metadata.csv'}")
+    print(
+        f"{len(table)} rows, {table['task'].nunique()} tasks "
+        f"({(table['task_type'] == 'programmatic').sum()} programmatic) -> {args.out / 'task_metadata.csv'}"
+    )
     status = 0
     for key in ("bigbench/task_metadata", "bigbench/2_digit_multiplication", "bigbench/4_digit_addition"):
         rel = data.REGISTRY[key].path.removeprefix("bigbench-pypi-tasks/")

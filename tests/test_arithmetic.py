@@ -1,7 +1,5 @@
 """The arithmetic subpackage: tasks and split, the GPT, the recipe, scoring, shards and merge (smoke config)."""
 
-import json
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -34,7 +32,7 @@ def test_train_and_test_pairs_never_overlap_even_commuted(name):
     gen = rng(0)
     a_tr, b_tr = ar.sample_pairs(task, 5000, gen, "train", 7, 0.5)
     a_te, b_te = ar.split_pairs(task, "test", 7, 0.5, 5000, gen)
-    unordered = lambda a, b: set(zip(np.minimum(a, b).tolist(), np.maximum(a, b).tolist()))  # noqa: E731
+    unordered = lambda a, b: set(zip(np.minimum(a, b).tolist(), np.maximum(a, b).tolist()))
     assert not unordered(a_tr, b_tr) & unordered(a_te, b_te)
     assert ar.is_test_pair(a_te, b_te, 7, 0.5).all() and not ar.is_test_pair(a_tr, b_tr, 7, 0.5).any()
     assert a_te.min() >= task.low and a_te.max() <= task.high
@@ -76,8 +74,16 @@ def test_reversal_leaves_exact_match_and_edit_distance_unchanged(x, y):
 def test_prompt_format_answer_mask_and_reversed_answers():
     p = ar.few_shot_prompts("*", "*", np.array([13]), np.array([87]), np.array([[12, 57]]), np.array([[34, 21]]), True)
     assert p == ["^12*34=804\n57*21=7911\n13*87="]
-    p = ar.few_shot_prompts("*", "*", np.array([13]), np.array([87]), np.array([[12, 57]]), np.array([[34, 21]]), True,
-                            reverse_operands=True)
+    p = ar.few_shot_prompts(
+        "*",
+        "*",
+        np.array([13]),
+        np.array([87]),
+        np.array([[12, 57]]),
+        np.array([[34, 21]]),
+        True,
+        reverse_operands=True,
+    )
     assert p == ["^21*43=804\n75*12=7911\n31*78="]
     p = ar.few_shot_prompts("*", "*", np.array([13]), np.array([87]), np.array([[12, 57]]), np.array([[34, 21]]), False)
     assert p == ["^12*34=408\n57*21=1197\n13*87="]
@@ -155,8 +161,9 @@ def test_model_is_causal_and_cached_generation_matches(rotary, breaks):
     for _ in range(5):
         seq = torch.cat([seq, model(seq)[:, -1].argmax(-1, keepdim=True)], dim=1)
     assert torch.equal(fast, seq[:, 12:])
-    sampled = generate(model, prompt, 5, stop_id=99, temperature=1.0, n_samples=4,
-                       generator=torch.Generator().manual_seed(0))
+    sampled = generate(
+        model, prompt, 5, stop_id=99, temperature=1.0, n_samples=4, generator=torch.Generator().manual_seed(0)
+    )
     assert sampled.shape == (12, 5)
 
 
@@ -230,8 +237,24 @@ def test_smoke_shards_merge_and_determinism(tmp_path, monkeypatch):
     shard_dir = tmp_path / "shards"
     for spec in cfg.models:
         for seed in cfg.seeds:
-            assert cli(["arithmetic", "shard", "--smoke", "--model", spec.name, "--seed", str(seed), "--out",
-                        str(shard_dir), "--quiet", "--no-checkpoints"]) == 0
+            assert (
+                cli(
+                    [
+                        "arithmetic",
+                        "shard",
+                        "--smoke",
+                        "--model",
+                        spec.name,
+                        "--seed",
+                        str(seed),
+                        "--out",
+                        str(shard_dir),
+                        "--quiet",
+                        "--no-checkpoints",
+                    ]
+                )
+                == 0
+            )
     assert cli(["arithmetic", "merge", "--smoke", "--shards", str(shard_dir), "--out", str(tmp_path / "art")]) == 0
     art = shards.load_artifacts("configs/arithmetic_smoke.json", tmp_path / "art")
     metrics_t = art["metrics"]
@@ -255,8 +278,9 @@ def test_smoke_shards_merge_and_determinism(tmp_path, monkeypatch):
     again = tmp_path / "again"
     shards.run_shard(cfg, cfg.models[0].name, cfg.seeds[0], again, save_checkpoints=False, progress=False)
     name = shards.shard_name(cfg.models[0].name, cfg.seeds[0])
-    pd.testing.assert_frame_equal(pd.read_parquet(again / name / "outputs.parquet"),
-                                  pd.read_parquet(shard_dir / name / "outputs.parquet"))
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(again / name / "outputs.parquet"), pd.read_parquet(shard_dir / name / "outputs.parquet")
+    )
     # the multiple-choice table can be recomputed from the saved weights, identically
     name1 = shards.shard_name(cfg.models[1].name, cfg.seeds[1])
     with pytest.raises(FileNotFoundError, match="checkpoint"):
@@ -264,13 +288,28 @@ def test_smoke_shards_merge_and_determinism(tmp_path, monkeypatch):
     monkeypatch.setattr(shards, "CHECKPOINT_ROOT", tmp_path / "ckpt")
     shards.run_shard(cfg, cfg.models[1].name, cfg.seeds[1], again, progress=False)
     before = pd.read_parquet(again / name1 / "multiple_choice.parquet")
-    assert cli(["arithmetic", "rescore-mc", "--smoke", "--model", cfg.models[1].name, "--seed", str(cfg.seeds[1]),
-                "--shards", str(again)]) == 0
+    assert (
+        cli(
+            [
+                "arithmetic",
+                "rescore-mc",
+                "--smoke",
+                "--model",
+                cfg.models[1].name,
+                "--seed",
+                str(cfg.seeds[1]),
+                "--shards",
+                str(again),
+            ]
+        )
+        == 0
+    )
     pd.testing.assert_frame_equal(pd.read_parquet(again / name1 / "multiple_choice.parquet"), before)
     # a shard scored before the near-miss options existed is named by merge
     old_mc = pd.read_parquet(shard_dir / name1 / "multiple_choice.parquet")
     old_mc[old_mc["option_set"] == "bigbench"].drop(columns="option_set").to_parquet(
-        shard_dir / name1 / "multiple_choice.parquet")
+        shard_dir / name1 / "multiple_choice.parquet"
+    )
     with pytest.raises(FileNotFoundError, match="rescore-mc"):
         shards.merge(cfg, shard_dir, tmp_path / "art3")
     old_mc.to_parquet(shard_dir / name1 / "multiple_choice.parquet")
@@ -294,8 +333,9 @@ def test_params_tokens_regression_recovers_an_interaction():
     params, tokens = np.meshgrid(np.logspace(3, 6, 5), np.logspace(4, 7, 6))
     lp, lt = np.log10(params.ravel()), np.log10(tokens.ravel())
     y = 0.1 * lp + 0.2 * lt - 0.05 * lp * lt + gen.normal(0, 0.01, lp.size)
-    fit = scaling.params_tokens_regression(pd.DataFrame({"n_params": params.ravel(), "tokens": tokens.ravel(),
-                                                         "y": y}), "y")
+    fit = scaling.params_tokens_regression(
+        pd.DataFrame({"n_params": params.ravel(), "tokens": tokens.ravel(), "y": y}), "y"
+    )
     assert fit.loc["log_params:log_tokens", "coef"] == pytest.approx(-0.05, abs=0.01)
     with pytest.raises(ValueError, match="columns"):
         scaling.params_tokens_regression(pd.DataFrame({"y": y}), "y")

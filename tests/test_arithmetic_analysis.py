@@ -10,19 +10,31 @@ from mirage_utils.arithmetic import analysis as an
 def _metrics(top: float, bottom: float, seeds=(0, 1, 2)) -> pd.DataFrame:
     """A toy metrics table: three sizes whose held-out 4-digit-sum accuracy runs from ``bottom`` to ``top``."""
     rows = []
-    for (model, n, acc) in [("s", 3e3, bottom), ("m", 3e4, (top + bottom) / 2), ("l", 3e5, top)]:
+    for model, n, acc in [("s", 3e3, bottom), ("m", 3e4, (top + bottom) / 2), ("l", 3e5, top)]:
         for seed in seeds:
             for split in ("test", "train"):
                 for L, chance in ((4, 1 / 9000), (5, 1 / 90000)):
-                    rows.append({"model": model, "n_params": n, "seed": seed, "task": "addition_4digit",
-                                 "split": split, "target_length": L, "n": 1000, "n_correct": round(1000 * acc),
-                                 "chance": chance})
+                    rows.append(
+                        {
+                            "model": model,
+                            "n_params": n,
+                            "seed": seed,
+                            "task": "addition_4digit",
+                            "split": split,
+                            "target_length": L,
+                            "n": 1000,
+                            "n_correct": round(1000 * acc),
+                            "chance": chance,
+                        }
+                    )
     return pd.DataFrame(rows)
 
 
 def test_competence_check_passes_a_competent_family_and_fails_counterfactuals():
-    assert an.is_competent(an.competence_table(_metrics(0.995, 0.0))) == {"largest solves": True,
-                                                                          "smallest fails": True}
+    assert an.is_competent(an.competence_table(_metrics(0.995, 0.0))) == {
+        "largest solves": True,
+        "smallest fails": True,
+    }
     assert not an.is_competent(an.competence_table(_metrics(0.95, 0.0)))["largest solves"]
     assert not an.is_competent(an.competence_table(_metrics(0.995, 0.2)))["smallest fails"]
     with pytest.raises(ValueError, match="no held-out rows"):
@@ -58,8 +70,9 @@ def test_loss_flatness_and_its_counterfactual():
 
 
 def test_zero_reading_rate():
-    out = pd.DataFrame({"model": "m", "params": 1.0, "target_length": 3,
-                        "exact_match": np.r_[np.ones(5, bool), np.zeros(995, bool)]})
+    out = pd.DataFrame(
+        {"model": "m", "params": 1.0, "target_length": 3, "exact_match": np.r_[np.ones(5, bool), np.zeros(995, bool)]}
+    )
     z = an.zero_reading_rate(out, 100, 200, seed=0).iloc[0]
     assert z["P(reads 0)"] == pytest.approx((1 - 0.005) ** 100, abs=0.1)  # about 0.6
     assert an.zero_reading_rate(out.assign(exact_match=True), 100, 10, 0)["P(reads 0)"].iloc[0] == 0
@@ -67,7 +80,7 @@ def test_zero_reading_rate():
 
 def test_length_law_recovers_a_geometric_family_and_rejects_a_step():
     L = np.arange(1, 6)
-    geometric = pd.DataFrame({"model": "m", "target_length": L, "exact_match": 0.8 ** L, "ted": L * 0.2})
+    geometric = pd.DataFrame({"model": "m", "target_length": L, "exact_match": 0.8**L, "ted": L * 0.2})
     fit = an.length_law_fit(geometric, ["model"])
     assert fit["p_hat"].iloc[0] == pytest.approx(0.8)
     assert an.length_law_r2(fit, ["model"])["R2 log accuracy"].iloc[0] == pytest.approx(1.0)
@@ -78,11 +91,21 @@ def test_length_law_recovers_a_geometric_family_and_rejects_a_step():
 
 def test_multiple_choice_option_subsets_and_chance():
     rows = []
-    for q, (answer, options) in enumerate([("1234", ["1234", "1299", "5234", "87", "banana"]),
-                                           ("567", ["567", "512", "999", "12345", "house"])]):
+    for q, (answer, options) in enumerate(
+        [("1234", ["1234", "1299", "5234", "87", "banana"]), ("567", ["567", "512", "999", "12345", "house"])]
+    ):
         for i, o in enumerate(options):
-            rows.append({"model": "m", "seed": 0, "task": "t", "question": q, "option": o, "correct": o == answer,
-                         "log_prob": -np.inf if not o.isdigit() else -float(i)})
+            rows.append(
+                {
+                    "model": "m",
+                    "seed": 0,
+                    "task": "t",
+                    "question": q,
+                    "option": o,
+                    "correct": o == answer,
+                    "log_prob": -np.inf if not o.isdigit() else -float(i),
+                }
+            )
     mc = pd.DataFrame(rows)
     all_ = an.multiple_choice_scores(mc, "all").iloc[0]
     assert all_["mcg"] == 1.0 and all_["chance"] == pytest.approx(1 / 5)
@@ -105,8 +128,17 @@ def test_smallest_at_chance_and_emergence_by_seed():
     rows = []
     for seed in range(3):
         for n, mcg in [(1e3, 0.34), (1e4, 0.5), (1e5, 0.95)]:
-            rows.append({"model": f"m{n:g}", "seed": seed, "task": "t", "n_params": n, "mcg": mcg + 0.01 * seed,
-                         "brier": 0.3 - mcg / 4, "chance": 1 / 3})
+            rows.append(
+                {
+                    "model": f"m{n:g}",
+                    "seed": seed,
+                    "task": "t",
+                    "n_params": n,
+                    "mcg": mcg + 0.01 * seed,
+                    "brier": 0.3 - mcg / 4,
+                    "chance": 1 / 3,
+                }
+            )
     scores = pd.DataFrame(rows)
     assert an.smallest_at_chance(scores) == {"t": True}
     assert an.smallest_at_chance(scores.assign(mcg=scores["mcg"] + 0.2)) == {"t": False}  # smallest beats chance
@@ -136,7 +168,8 @@ def test_sharper_than_and_its_counterfactual():
     by_length = scores.assign(target_length=4)
     em = an.sharpness_by_seed(by_length, "mcg", by=("task", "target_length"))
     assert an.sharper_than(em, an.sharpness_by_seed(by_length, "brier", False, ("task", "target_length"))) == {
-        ("t", 4): True}
+        ("t", 4): True
+    }
 
 
 def test_seeds_phrase():
@@ -164,9 +197,11 @@ def test_reading_and_rescoring_import_no_torch():
     import subprocess
     import sys
 
-    code = ("import sys\nfrom mirage_utils.arithmetic import rescore, analysis, shards, over_training\n"
-            "from mirage_utils import diagnosis, bigbench, emergence, scaling, metrics, resolution, data\n"
-            "assert 'torch' not in sys.modules, 'torch was imported'")
+    code = (
+        "import sys\nfrom mirage_utils.arithmetic import rescore, analysis, shards, over_training\n"
+        "from mirage_utils import diagnosis, bigbench, emergence, scaling, metrics, resolution, data\n"
+        "assert 'torch' not in sys.modules, 'torch was imported'"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
@@ -182,7 +217,7 @@ def test_law_majorities_count_models_and_fail_on_the_opposite_pattern():
 
 def test_length_laws_hold_and_their_counterfactual():
     L = np.arange(1, 5)
-    geometric = pd.DataFrame({"model": "m", "target_length": L, "exact_match": 0.8 ** L, "ted": L * 0.2})
+    geometric = pd.DataFrame({"model": "m", "target_length": L, "exact_match": 0.8**L, "ted": L * 0.2})
     r2 = an.length_law_r2(an.length_law_fit(geometric, ["model"]), ["model"])
     assert an.length_laws_hold(r2) == {"m": (True, True)}
     collapsed = geometric.assign(exact_match=[0.9, 0.9, 0.9, 0.001], ted=[0.1, 0.2, 0.3, 3.5])  # a cliff at L = 4
@@ -194,8 +229,13 @@ def test_length_laws_hold_and_their_counterfactual():
 
 
 def test_resolved_from_and_its_counterfactual():
-    cells = pd.DataFrame([{"model": f"m{n}", "n_params": n, "seed": s, "task": "t", "target_length": 4,
-                           "resolved": n >= 1e4} for n in (1e3, 1e4, 1e5) for s in range(2)])
+    cells = pd.DataFrame(
+        [
+            {"model": f"m{n}", "n_params": n, "seed": s, "task": "t", "target_length": 4, "resolved": n >= 1e4}
+            for n in (1e3, 1e4, 1e5)
+            for s in range(2)
+        ]
+    )
     pu = cells.assign(resolved=False)
     assert an.resolved_from(cells, pu) == 1e4
     assert an.resolved_from(cells, pu.assign(resolved=True)) == 1e3  # PassUntil resolves what greedy cannot

@@ -10,8 +10,9 @@ SIZES = {"s": 3e3, "m": 1e4, "l": 3e4, "xl": 1e5, "xxl": 3e5}
 TOKENS = [0, 1e4, 3e4, 1e5, 3e5, 1e6, 3e6]
 
 
-def _family(interaction: float = 0.05, seeds=(0, 1, 2), late_drop: float = 0.0, prior: float = 0.0,
-            seed: int = 0) -> pd.DataFrame:
+def _family(
+    interaction: float = 0.05, seeds=(0, 1, 2), late_drop: float = 0.0, prior: float = 0.0, seed: int = 0
+) -> pd.DataFrame:
     """A toy checkpoint table: every test's in-context score rises with size and training, with the given
     size x training interaction; ``late_drop`` makes the largest size lose that much at its last checkpoint."""
     gen = np.random.default_rng(seed)
@@ -23,13 +24,27 @@ def _family(interaction: float = 0.05, seeds=(0, 1, 2), late_drop: float = 0.0, 
             for step, tokens in enumerate(TOKENS):
                 cd = np.log10(tokens) - 5.0 if tokens else -3.0
                 for test in ot.REDEFINED + ot.CONTROLS:
-                    y = float(np.clip(0.5 + 0.08 * cn + 0.08 * cd + interaction * cn * cd + offset
-                                      + gen.normal(0, 0.01), 0, 1))
+                    y = float(
+                        np.clip(
+                            0.5 + 0.08 * cn + 0.08 * cd + interaction * cn * cd + offset + gen.normal(0, 0.01), 0, 1
+                        )
+                    )
                     if model == "xxl" and step == len(TOKENS) - 1 and test in ot.REDEFINED:
                         y -= late_drop
-                    rows.append({"model": model, "seed": s, "n_params": n, "step": step, "tokens": tokens,
-                                 "task": test, "exact_match": y, "token_prob": 0.1 + 0.9 * y, "ted": 3.0 * (1 - y),
-                                 "prior_match": prior if test in ot.REDEFINED else y})
+                    rows.append(
+                        {
+                            "model": model,
+                            "seed": s,
+                            "n_params": n,
+                            "step": step,
+                            "tokens": tokens,
+                            "task": test,
+                            "exact_match": y,
+                            "token_prob": 0.1 + 0.9 * y,
+                            "ted": 3.0 * (1 - y),
+                            "prior_match": prior if test in ot.REDEFINED else y,
+                        }
+                    )
     return pd.DataFrame(rows)
 
 
@@ -124,8 +139,9 @@ def test_regression_finds_inverse_scaling_only_when_it_is_there():
 @pytest.mark.filterwarnings("ignore")
 def test_verdict_grid_marks_settings_with_too_few_runs():
     fam = _family(interaction=-0.05, seeds=(0,))
-    grid = ot.verdict_grid(fam, ["times_as_plus"], ["exact_match"], {"all": 0, "late": 1e5},
-                           {"all sizes": 0, "largest two": 1e5})
+    grid = ot.verdict_grid(
+        fam, ["times_as_plus"], ["exact_match"], {"all": 0, "late": 1e5}, {"all sizes": 0, "largest two": 1e5}
+    )
     small = grid[grid["sizes"] == "largest two"]
     assert set(small["direction"]) == {"too few runs"} and set(small["n_units"]) == {2}
     assert ot.finds_inverse(grid)  # the fitted settings still see the counterfactual's inverse scaling
@@ -136,15 +152,26 @@ def test_verdict_grid_marks_settings_with_too_few_runs():
 def test_loses_ability_discounts_test_set_noise_and_seeds_disagree():
     rows = []
     for step, acc in [(1, 0.0), (100, 0.065), (200, 0.035)]:  # a 6-of-200 wobble near the floor
-        rows.append({"model": "m", "seed": 0, "n_params": 1e3, "task": "plus_control", "step": step,
-                     "tokens": step * 10, "exact_match": acc, "n": 200})
+        rows.append(
+            {
+                "model": "m",
+                "seed": 0,
+                "n_params": 1e3,
+                "task": "plus_control",
+                "step": step,
+                "tokens": step * 10,
+                "exact_match": acc,
+                "n": 200,
+            }
+        )
     table = pd.DataFrame(rows)
     assert ot.loses_ability(table, ["exact_match"], ["plus_control"], margin=0.02)
     assert not ot.loses_ability(table, ["exact_match"], ["plus_control"], margin=0.02, z=1.96)
     real_loss = table.assign(exact_match=[0.0, 0.9, 0.5])
     assert ot.loses_ability(real_loss, ["exact_match"], ["plus_control"], margin=0.02, z=1.96)
-    profile = pd.DataFrame({"n_params": [1e3, 1e5], "task": "plus_as_minus", "low": [0.0, 0.14], "high": [0.1, 0.86],
-                            "n_seeds": 3})
+    profile = pd.DataFrame(
+        {"n_params": [1e3, 1e5], "task": "plus_as_minus", "low": [0.0, 0.14], "high": [0.1, 0.86], "n_seeds": 3}
+    )
     assert ot.seeds_disagree(profile, "plus_as_minus")
     assert not ot.seeds_disagree(profile.assign(high=[0.1, 0.3]), "plus_as_minus")
     with pytest.raises(ValueError):

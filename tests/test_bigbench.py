@@ -56,8 +56,9 @@ def test_lu_mirage_tests_on_llama():
     assert len(table) == 24  # 4 tasks x 3 prompt types x 2 shot counts with all three sizes
     assert set(table["verdict"]) <= set(VERDICTS)
     assert all(len(em) == 3 for em in table["exact match"]) and (table["seeds"] == 3).all()
-    row = lambda task, prompt, shots: table[(table.task == task) & (table.prompt == prompt)  # noqa: E731
-                                            & (table.shots == shots)].iloc[0]
+    row = lambda task, prompt, shots: table[
+        (table.task == task) & (table.prompt == prompt) & (table.shots == shots)
+    ].iloc[0]
     # the series the old rule (pooled intervals, no guards) called metric-induced
     assert row("social_iqa", "closed", 0)["verdict"] == "negligible gain"
     assert row("logical_deduction", "closed-adv", 0)["verdict"] == "discordant"
@@ -79,9 +80,20 @@ def _lu_like_scores(em: list[float], ed: list[float]) -> pd.DataFrame:
     for params, e, d in zip((7e9, 13e9, 30e9), em, ed):
         for k, seed in enumerate((105, 2266, 86379)):
             jitter = (k - 1) * 0.002
-            rows += [{"family": "Made-up", "task": "t", "prompt_type": "closed", "shots": 0, "params": params,
-                      "seed": seed, "n_examples": 1000, "metric": m, "value": v}
-                     for m, v in (("exact match", e + jitter), ("edit distance", d + 10 * jitter))]
+            rows += [
+                {
+                    "family": "Made-up",
+                    "task": "t",
+                    "prompt_type": "closed",
+                    "shots": 0,
+                    "params": params,
+                    "seed": seed,
+                    "n_examples": 1000,
+                    "metric": m,
+                    "value": v,
+                }
+                for m, v in (("exact match", e + jitter), ("edit distance", d + 10 * jitter))
+            ]
     return pd.DataFrame(rows)
 
 
@@ -177,13 +189,18 @@ def test_grid_null_matches_the_spacing_and_the_grid_test_separates_a_jump():
 def test_paired_contrast_needs_more_than_a_one_series_lead():
     def flags(em_hits: int, bleu_hits: int, n: int = 12) -> pd.DataFrame:
         fam = [f"f{i}" for i in range(n)]
-        return pd.concat([pd.DataFrame({"family": fam, "metric": "exact match", "beyond": [i < em_hits for i in range(n)]}),
-                          pd.DataFrame({"family": fam, "metric": "BLEU", "beyond": [i < bleu_hits for i in range(n)]})])
+        return pd.concat(
+            [
+                pd.DataFrame({"family": fam, "metric": "exact match", "beyond": [i < em_hits for i in range(n)]}),
+                pd.DataFrame({"family": fam, "metric": "BLEU", "beyond": [i < bleu_hits for i in range(n)]}),
+            ]
+        )
+
     one = bigbench.paired_metric_contrast(flags(1, 0), ["family"], "beyond", "exact match", "BLEU")
     assert (one["a_only"], one["b_only"], one["p"]) == (1, 0, 0.5)
     assert not bigbench.flagged_more_often(one)  # a lead of one series is not evidence
     strong = bigbench.paired_metric_contrast(flags(8, 0), ["family"], "beyond", "exact match", "BLEU")
-    assert bigbench.flagged_more_often(strong) and strong["p"] == pytest.approx(0.5 ** 8)
+    assert bigbench.flagged_more_often(strong) and strong["p"] == pytest.approx(0.5**8)
     reverse = bigbench.paired_metric_contrast(flags(0, 8), ["family"], "beyond", "exact match", "BLEU")
     assert not bigbench.flagged_more_often(reverse)  # the counterfactual: the graded metric is the sharp one
     with pytest.raises(ValueError, match="both"):

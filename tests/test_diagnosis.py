@@ -88,6 +88,7 @@ def test_diagnose_table_has_one_row_per_case():
 
 # --- Families trained with several seeds: seeds as the unit, a per-problem bootstrap for a lone seed -------------
 
+
 def test_bootstrap_curve_brackets_the_mean_and_narrows_with_more_problems():
     gen = rng(3)
     small, large = (gen.random(200) < 0.3) * 1.0, (gen.random(20_000) < 0.3) * 1.0
@@ -139,16 +140,25 @@ def _family(p_token, seeds=(0, 1, 2), length=4, n_problems=4000, seed_sd=0.003, 
         for size, p in zip(SIZES, p_token):
             q = float(np.clip(p + shift + seed_sd * gen.standard_normal(), 0.0, 1.0))
             right = gen.random((n_problems, length)) < q
-            per_example.append(pd.DataFrame({"n_params": size, "seed": s, "exact_match": right.all(axis=1) * 1.0,
-                                             "ted": (~right).sum(axis=1) * 1.0}))
+            per_example.append(
+                pd.DataFrame(
+                    {
+                        "n_params": size,
+                        "seed": s,
+                        "exact_match": right.all(axis=1) * 1.0,
+                        "ted": (~right).sum(axis=1) * 1.0,
+                    }
+                )
+            )
     per_example = pd.concat(per_example, ignore_index=True)
     per_seed = per_example.groupby(["n_params", "seed"], as_index=False)[["exact_match", "ted"]].mean()
     return per_seed, per_example
 
 
 def _replicates(per_seed, per_example):
-    return dg.replicate_curves(per_seed, per_example, discrete="exact_match", continuous="ted",
-                               continuous_higher_is_better=False, n_boot=500)
+    return dg.replicate_curves(
+        per_seed, per_example, discrete="exact_match", continuous="ted", continuous_higher_is_better=False, n_boot=500
+    )
 
 
 def test_replicates_use_seeds_as_the_unit_and_never_pool_them():
@@ -167,7 +177,7 @@ def test_replicates_use_seeds_as_the_unit_and_never_pool_them():
 
 def test_partial_sweep_seed_interval_covers_only_sizes_with_two_seeds():
     per_seed, per_example = _family([0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8])
-    drop = lambda t: t[~((t.seed > 0) & (t.n_params > 8e3))]  # noqa: E731 - seeds 1, 2 only for the four smallest
+    drop = lambda t: t[~((t.seed > 0) & (t.n_params > 8e3))]
     reps = _replicates(drop(per_seed), drop(per_example))
     assert reps[0].unit == "seeds" and np.array_equal(reps[0].sizes, SIZES[:4])
     assert np.array_equal(reps[1].sizes, SIZES) and np.array_equal(reps[2].sizes, SIZES[:4])
@@ -212,7 +222,7 @@ def test_onset_decides_fails_when_seeds_disagree():
     shift = {0: 0.0, 1: 0.0, 2: 0.0}
     per_seed, per_example = _family(ADDITION_LIKE, seed_shift=shift)
     late = _family([0.05, 0.15, 0.25, 0.35, 0.5, 0.75, 0.95], seeds=(2,), length=4)
-    keep = lambda t: t[t.seed < 2]  # noqa: E731
+    keep = lambda t: t[t.seed < 2]
     import pandas as pd
 
     mixed = _replicates(pd.concat([keep(per_seed), late[0]]), pd.concat([keep(per_example), late[1]]))
@@ -233,7 +243,7 @@ def test_verdict_grid_has_one_column_per_setting():
 
 def test_replicate_records_how_many_seeds_each_size_rests_on():
     per_seed, per_example = _family([0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8])
-    drop = lambda t: t[~((t.seed == 2) & (t.n_params > 8e3))]  # noqa: E731 - seed 2 only for the four smallest
+    drop = lambda t: t[~((t.seed == 2) & (t.n_params > 8e3))]
     seeds = _replicates(drop(per_seed), drop(per_example))[0]
     assert seeds.seed_counts.tolist() == [3, 3, 3, 3, 2, 2, 2] and seeds.n_seeds == 2
     assert dg.replicate_table({"c": [seeds]})["seeds"].tolist() == [2]
@@ -241,6 +251,7 @@ def test_replicate_records_how_many_seeds_each_size_rests_on():
 
 # --- The two guards: a minimum effect for the continuous metric, and no move against the discrete one ------------
 # Three models with three seeds each, as in Lu et al.'s LLaMA table: seed spread only, so intervals are narrow.
+
 
 def _seeded(values, spread=0.002):
     return [np.asarray(v) + spread * np.array([-1.0, 0.0, 1.0]) for v in values]
@@ -278,8 +289,9 @@ def test_opposite_resolved_moves_before_the_onset_are_discordant():
     gen = rng(5)
     flat_then_jump = [(gen.random(3000) < q) * 1.0 for q in (0.01, 0.01, 0.01, 0.6)]
     wrong_way = dg.mean_curve([v + 0.01 * gen.standard_normal(200) for v in (0.0, -0.3, -0.3, 1.0)])
-    assert dg.diagnose(dg.binary_curve(flat_then_jump), wrong_way, min_effect=None,
-                       monotone=False).verdict == "persists"
+    assert (
+        dg.diagnose(dg.binary_curve(flat_then_jump), wrong_way, min_effect=None, monotone=False).verdict == "persists"
+    )
     assert dg.diagnose(dg.binary_curve(flat_then_jump), wrong_way).verdict == "discordant"
 
 

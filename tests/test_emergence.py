@@ -70,11 +70,13 @@ def test_vectorised_equals_scalar():
 
 
 def test_table_groups_and_short_series():
-    df = pd.DataFrame({
-        "task": ["a"] * 5 + ["b"] * 2,
-        "params": [*x, 1e7, 1e8],
-        "score": [0, 0, 0, 1, 1, 0.1, 0.2],
-    })
+    df = pd.DataFrame(
+        {
+            "task": ["a"] * 5 + ["b"] * 2,
+            "params": [*x, 1e7, 1e8],
+            "score": [0, 0, 0, 1, 1, 0.1, 0.2],
+        }
+    )
     table = emergence.emergence_table(df, by=["task"], x="params", y="score")
     assert table.set_index("task")["n_points"].to_dict() == {"a": 5, "b": 2}
     assert table.set_index("task").loc["a", "emergence_score"] == np.inf
@@ -101,7 +103,7 @@ def test_a_straight_line_scores_one_at_any_spacing(n, decades, intercept, slope,
     assert emergence.rise_width(x, y) == pytest.approx(0.8 * (u[-1] - u[0]), rel=1e-9)
     # Eq. 1 instead grows with the number of points on the same line (exactly k - 1 when evenly spaced)
     even = np.linspace(0, decades, n)
-    assert emergence.emergence_score(10 ** even, even) == pytest.approx(n - 1)
+    assert emergence.emergence_score(10**even, even) == pytest.approx(n - 1)
 
 
 @given(st.floats(0.1, 10), st.floats(-5, 5))
@@ -121,8 +123,10 @@ def test_known_cases_order_sharpness_sensibly():
     wide = 1 / (1 + np.exp(-(u - 5) / 0.8))
     step = (u > 5.2).astype(float)
     floor = np.where(u < 6, 0.0, u - 6)  # zero for most of the window, then a steady rise
-    ratios = {k: emergence.steepest_rise_ratio(x, v) for k, v in
-              dict(line=line, wide=wide, narrow=narrow, step=step, floor=floor).items()}
+    ratios = {
+        k: emergence.steepest_rise_ratio(x, v)
+        for k, v in dict(line=line, wide=wide, narrow=narrow, step=step, floor=floor).items()
+    }
     assert ratios["line"] == pytest.approx(1)
     assert 1 < ratios["wide"] < ratios["narrow"] <= ratios["step"] == pytest.approx(8)  # 4 decades / 0.5
     assert np.isfinite(ratios["floor"])  # Eq. 1 gives inf for a floor at zero; these stay finite
@@ -144,8 +148,13 @@ def test_sharpness_measures_validate_input():
 
 def test_sharpness_table_reports_every_measure_with_its_window():
     x = np.logspace(3, 7, 9)
-    df = pd.DataFrame({"curve": ["line"] * 9 + ["step"] * 9, "x": np.r_[x, x],
-                       "y": np.r_[np.linspace(0, 1, 9), (np.log10(x) > 5.2).astype(float)]})
+    df = pd.DataFrame(
+        {
+            "curve": ["line"] * 9 + ["step"] * 9,
+            "x": np.r_[x, x],
+            "y": np.r_[np.linspace(0, 1, 9), (np.log10(x) > 5.2).astype(float)],
+        }
+    )
     t = emergence.sharpness_table(df, ["curve"], "x", "y").set_index("curve")
     assert t.loc["line", "window_decades"] == pytest.approx(4)
     assert t.loc["line", "emergence_score"] == pytest.approx(8)  # Eq. 1: k - 1 for a line
@@ -155,11 +164,12 @@ def test_sharpness_table_reports_every_measure_with_its_window():
 
 # --- properties of Eq. 1 stated in Chapter 1 ----------------------------------------------------------------------
 
+
 @given(st.integers(3, 30), st.floats(-5, 5), st.floats(0.01, 10))
 @settings(max_examples=60, deadline=None)
 def test_eq1_of_an_evenly_spaced_line_is_k_minus_1(k, intercept, slope):
     u = np.arange(k, dtype=float)
-    assert emergence.emergence_score(10 ** u, intercept + slope * u) == pytest.approx(k - 1, rel=1e-9)
+    assert emergence.emergence_score(10**u, intercept + slope * u) == pytest.approx(k - 1, rel=1e-9)
 
 
 @given(st.lists(st.floats(0.05, 2.0), min_size=2, max_size=12), st.floats(0.1, 5))
@@ -167,8 +177,8 @@ def test_eq1_of_an_evenly_spaced_line_is_k_minus_1(k, intercept, slope):
 def test_eq1_of_an_unevenly_spaced_line_is_span_over_root_median_squared_gap(gaps, slope):
     u = np.concatenate([[0.0], np.cumsum(gaps)])
     expected = (u[-1] - u[0]) / np.sqrt(np.median(np.diff(u) ** 2))  # the median gap when the count of gaps is odd
-    assert emergence.emergence_score(10 ** u, slope * u) == pytest.approx(expected, rel=1e-9)
-    assert emergence.steepest_rise_ratio(10 ** u, slope * u) == pytest.approx(1.0, rel=1e-9)
+    assert emergence.emergence_score(10**u, slope * u) == pytest.approx(expected, rel=1e-9)
+    assert emergence.steepest_rise_ratio(10**u, slope * u) == pytest.approx(1.0, rel=1e-9)
 
 
 @given(st.integers(4, 15), st.data())
@@ -212,6 +222,7 @@ def test_eq1_of_a_line_on_real_family_grids_crosses_5():
 
 
 # --- one entry point, comparisons, uncertainty ------------------------------------------------------------------
+
 
 def test_sharpness_dispatches_by_name_and_rejects_unknown_measures():
     x = np.logspace(3, 7, 9)

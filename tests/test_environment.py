@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def _pyproject_pins() -> set[str]:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     pins = set(project["dependencies"])
-    for extra, reqs in project["optional-dependencies"].items():
+    for _extra, reqs in project["optional-dependencies"].items():
         pins |= {r for r in reqs if not r.startswith("mirage_utils[")}
     return pins
 
@@ -50,8 +50,12 @@ def test_binder_uses_the_same_environment():
     repository itself installed by postBuild instead of a relative `-e .`."""
     root = Path(__file__).resolve().parents[1]
     binder = [ln for ln in (root / ".binder" / "environment.yml").read_text().splitlines() if not ln.startswith("#")]
-    main = [ln for ln in (root / "environment.yml").read_text().splitlines()
-            if not ln.startswith("#") and ln.strip() not in ("- -e .", "# this repository, without re-resolving the pins above")]
+    main = [
+        ln
+        for ln in (root / "environment.yml").read_text().splitlines()
+        if not ln.startswith("#")
+        and ln.strip() not in ("- -e .", "# this repository, without re-resolving the pins above")
+    ]
     assert binder == main
     assert "pip install --no-deps -e ." in (root / ".binder" / "postBuild").read_text()
     assert "datasets install" in (root / ".binder" / "postBuild").read_text()

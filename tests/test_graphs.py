@@ -88,14 +88,22 @@ def test_giant_transition_summary_columns_and_values():
     cs = np.round(np.arange(0.8, 2.01, 0.1), 2)
     fractions = {1000: graphs.sample_giant_fractions(1000, cs, reps=4, seed=0)}
     table = graphs.giant_transition_summary(cs, fractions)
-    assert table.columns.tolist() == ["n", "S(0.9)", "S(2.0)", "precursor share", "slope 0.8-1.0", "slope 1.0-1.2",
-                                      "indicator window"]
+    assert table.columns.tolist() == [
+        "n",
+        "S(0.9)",
+        "S(2.0)",
+        "precursor share",
+        "slope 0.8-1.0",
+        "slope 1.0-1.2",
+        "indicator window",
+    ]
     row = table.iloc[0]
     assert row["precursor share"] == pytest.approx(row["S(0.9)"] / row["S(2.0)"])
     assert 0 < row["S(2.0)"] < 1 and row["slope 1.0-1.2"] > row["slope 0.8-1.0"]
 
 
 # --- The 4-clique: first-moment counts, the Poisson window, the diamond below it, and the claim checks -------------
+
 
 @settings(max_examples=40, deadline=None)
 @given(st.integers(4, 9), st.floats(0.0, 0.9), st.integers(0, 2**31 - 1))
@@ -126,7 +134,7 @@ def test_expected_copies_and_simulated_means():
 def test_poisson_window_ratio_is_the_closed_form():
     # 1 - exp(-x^6/24) = 0.1 and 0.9 solved numerically: the ratio of the two x is (ln 10 / ln(10/9))^(1/6)
     x = np.geomspace(0.5, 4, 200_001)
-    p = -np.expm1(-x**6 / 24)
+    p = -np.expm1(-(x**6) / 24)
     ratio = x[np.searchsorted(p, 0.9)] / x[np.searchsorted(p, 0.1)]
     assert graphs.poisson_window_ratio(6) == pytest.approx(ratio, rel=1e-4)
     assert graphs.poisson_window_ratio(6) == pytest.approx(1.672, abs=1e-3)
@@ -195,9 +203,15 @@ def test_k4_limit_outcomes_are_a_rescaled_indicator():
 def test_sharpens_with_n_fails_on_a_window_that_does_not_narrow():
     import pandas as pd
 
-    giant_like = pd.DataFrame({"n": [100, 1000, 10000], "precursor share": [0.3, 0.1, 0.02],
-                               "slope 0.8-1.0": [0.5, 0.2, 0.05], "slope 1.0-1.2": [0.8, 1.2, 1.6],
-                               "indicator window": [0.6, 0.3, 0.1]})
+    giant_like = pd.DataFrame(
+        {
+            "n": [100, 1000, 10000],
+            "precursor share": [0.3, 0.1, 0.02],
+            "slope 0.8-1.0": [0.5, 0.2, 0.05],
+            "slope 1.0-1.2": [0.8, 1.2, 1.6],
+            "indicator window": [0.6, 0.3, 0.1],
+        }
+    )
     assert graphs.sharpens_with_n(giant_like)
     coarse = giant_like.assign(**{"indicator window": [0.6, 0.6, 0.6]})
     assert not graphs.sharpens_with_n(coarse)

@@ -15,13 +15,18 @@ FAMILY = math_model.family(7, 13, 13)
 
 # --- identities (they cannot fail, so they are tests, not claim checks) -------------------------------------------
 
+
 @given(st.floats(-1.0, -0.1), st.floats(6, 12), st.integers(1, 8))
 @settings(max_examples=50, deadline=None)
 def test_accuracy_at_length_L_is_the_one_token_curve_shifted(alpha, log10_c, length):
     n = np.logspace(5, 15, 41)
     shifted = n / 10 ** math_model.shift_decades(length, alpha)
-    assert np.allclose(scaling.expected_accuracy(n, 10**log10_c, alpha, length),
-                       scaling.expected_accuracy(shifted, 10**log10_c, alpha, 1), rtol=1e-9, atol=1e-300)
+    assert np.allclose(
+        scaling.expected_accuracy(n, 10**log10_c, alpha, length),
+        scaling.expected_accuracy(shifted, 10**log10_c, alpha, 1),
+        rtol=1e-9,
+        atol=1e-300,
+    )
 
 
 @given(st.floats(-1.0, -0.1), st.floats(6, 12), st.integers(1, 8), st.floats(5, 12))
@@ -40,7 +45,8 @@ def test_ted_is_an_affine_copy_of_p_so_every_measure_agrees(alpha, log10_c, leng
         return
     for m in ("steepest_rise_ratio", "rise_width"):
         assert emergence.sharpness(sizes, ted, m, higher_is_better=False) == pytest.approx(
-            emergence.sharpness(sizes, acc1, m), rel=1e-6)
+            emergence.sharpness(sizes, acc1, m), rel=1e-6
+        )
         assert emergence.sharpness(later, accL, m) == pytest.approx(emergence.sharpness(sizes, acc1, m), rel=1e-6)
 
 
@@ -76,8 +82,11 @@ def test_shift_and_family_validate_input():
 def test_measured_curves_average_to_the_expected_curves():
     acc, ted = math_model.measured_curves(FAMILY, C, ALPHA, L, n_items=100, n_repeats=300, seed=1)
     assert acc.shape == ted.shape == (300, FAMILY.size)
-    se_acc = np.sqrt(scaling.expected_accuracy(FAMILY, C, ALPHA, L) * (1 - scaling.expected_accuracy(
-        FAMILY, C, ALPHA, L)) / (100 * 300))
+    se_acc = np.sqrt(
+        scaling.expected_accuracy(FAMILY, C, ALPHA, L)
+        * (1 - scaling.expected_accuracy(FAMILY, C, ALPHA, L))
+        / (100 * 300)
+    )
     assert np.all(np.abs(acc.mean(0) - scaling.expected_accuracy(FAMILY, C, ALPHA, L)) <= 5 * se_acc + 1e-12)
     assert np.allclose(ted.mean(0), scaling.expected_token_edit_distance(FAMILY, C, ALPHA, L), atol=0.05)
     again, _ = math_model.measured_curves(FAMILY, C, ALPHA, L, n_items=100, n_repeats=300, seed=1)
@@ -93,8 +102,13 @@ def test_window_scores_reproduce_the_scoped_numbers():
 
 
 def test_ratio_by_floor_share_bins_and_validates():
-    table = pd.DataFrame({"share_below_floor": [0.0, 0.3, 0.6, 1.0], "emergence_score_ratio": [0.5, 1, 3, 9],
-                          "steepest_rise_ratio_ratio": [0.8, 1.1, 2, 2]})
+    table = pd.DataFrame(
+        {
+            "share_below_floor": [0.0, 0.3, 0.6, 1.0],
+            "emergence_score_ratio": [0.5, 1, 3, 9],
+            "steepest_rise_ratio_ratio": [0.8, 1.1, 2, 2],
+        }
+    )
     out = math_model.ratio_by_floor_share(table)
     assert out["windows"].tolist() == [1, 1, 1, 1]
     assert out.loc["75%-100%", "median emergence_score ratio"] == 9
@@ -103,6 +117,7 @@ def test_ratio_by_floor_share_bins_and_validates():
 
 
 # --- claim checks and their counterfactuals --------------------------------------------------------------------------
+
 
 def test_looks_emergent_and_its_counterfactuals():
     assert math_model.looks_emergent(scaling.expected_accuracy(FAMILY, C, ALPHA, L))
@@ -155,8 +170,8 @@ def test_more_zero_accuracy_and_a_window_with_no_floor():
 def test_sparse_sampling_inflates_eq1_for_accuracy_not_for_a_line_or_ted():
     api = np.array(math_model.API_SIZES)
     even = np.logspace(np.log10(api[0]), np.log10(api[-1]), api.size)
-    acc = lambda x: scaling.expected_accuracy(x, C, ALPHA, L)  # noqa: E731
-    ted = lambda x: scaling.expected_token_edit_distance(x, C, ALPHA, L)  # noqa: E731
+    acc = lambda x: scaling.expected_accuracy(x, C, ALPHA, L)
+    ted = lambda x: scaling.expected_token_edit_distance(x, C, ALPHA, L)
     assert math_model.spacing_inflates_eq1(api, acc(api), even, acc(even))
     # counterfactuals: a straight line in log N, and the edit distance on the same sizes
     assert not math_model.spacing_inflates_eq1(api, np.log10(api), even, np.log10(even))
@@ -178,8 +193,9 @@ def test_published_curve_is_sharper_than_a_line_and_a_line_is_not():
 
 def test_window_ratio_chart_builds_a_slider_and_validates():
     table = math_model.window_table(np.arange(6, 9.01, 0.5), 6, 2, C, ALPHA, L)
-    chart = plotting.window_ratio_chart(math_model.ratios_long(table), c=C, alpha=ALPHA, target_length=L, width=6,
-                                        n_models=13, start=7.0)
+    chart = plotting.window_ratio_chart(
+        math_model.ratios_long(table), c=C, alpha=ALPHA, target_length=L, width=6, n_models=13, start=7.0
+    )
     spec = chart.to_dict()
     assert [p["name"] for p in spec["params"]] == ["wstart"]
     with pytest.raises(ValueError, match="lacks columns"):

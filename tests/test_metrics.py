@@ -140,8 +140,9 @@ def test_subset_accuracy():
             metrics.subset_accuracy(bad, k=k)
 
 
-@given(arrays(np.float64, st.tuples(st.integers(1, 8), st.integers(1, 5)), elements=st.floats(-5, 5)),
-       st.floats(0.01, 50))
+@given(
+    arrays(np.float64, st.tuples(st.integers(1, 8), st.integers(1, 5)), elements=st.floats(-5, 5)), st.floats(0.01, 50)
+)
 def test_reconstruction_c_matches_definition_and_is_monotone_in_c(x, c):
     noise = np.linspace(-1, 1, x.size).reshape(x.shape)
     x_hat = x + noise
@@ -160,8 +161,13 @@ def test_reconstruction_c_rejects_bad_input():
         metrics.reconstruction_c([[np.nan]], [[1.0]], 1)
 
 
-@given(st.lists(st.tuples(st.lists(st.integers(0, 30), max_size=6), st.lists(st.integers(0, 30), max_size=6)),
-                min_size=1, max_size=15))
+@given(
+    st.lists(
+        st.tuples(st.lists(st.integers(0, 30), max_size=6), st.lists(st.integers(0, 30), max_size=6)),
+        min_size=1,
+        max_size=15,
+    )
+)
 def test_padded_matrix_path_equals_list_path(pairs):
     def pad(seqs):
         out = np.full((len(seqs), 6), -1)

@@ -54,7 +54,7 @@ def test_course_boxes(md):
     """Every chapter tells a reader what to take away and exactly how to run it (issue: course use)."""
     text = md.read_text()
     assert "```{admonition} What you should take away\n:class: important" in text, md.name
-    box = text[text.index("{admonition} Run it yourself"):]
+    box = text[text.index("{admonition} Run it yourself") :]
     box = box[: box.index("````\n")]
     assert f"jupyter execute notebooks/{md.stem}.ipynb" in box and "seconds" in box, md.name
 

@@ -11,8 +11,9 @@ from mirage_utils.__main__ import main as cli
 from mirage_utils.data import DataFileError, sha256_of
 from mirage_utils.vision import omniglot_like as ol
 
-needs_fonts = pytest.mark.skipif(not (ol.FONT_DIR / "NotoSans-Regular.ttf").is_file(),
-                                 reason="Debian's fonts-noto-core is not installed")
+needs_fonts = pytest.mark.skipif(
+    not (ol.FONT_DIR / "NotoSans-Regular.ttf").is_file(), reason="Debian's fonts-noto-core is not installed"
+)
 SMALL = dict(scripts=ol.SCRIPTS[:3], max_per_alphabet=5)  # Latin, Greek, Cyrillic
 
 
@@ -124,7 +125,7 @@ def _fake_omniglot(root):
                 char_dir.mkdir(parents=True)
                 for drawer in (1, 2, 3):
                     img = np.full((105, 105), 255, np.uint8)  # Omniglot: black strokes on white
-                    img[20:85, 50 + drawer: 55 + drawer] = 0
+                    img[20:85, 50 + drawer : 55 + drawer] = 0
                     Image.fromarray(img).convert("1").save(char_dir / f"{c:04d}_{drawer:02d}.png")
 
 

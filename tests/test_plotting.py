@@ -56,7 +56,9 @@ def test_duplicate_inline_scripts_are_dropped_in_place():
     sphinxext._dedupe_scripts(context)
     assert context["script_files"] is scripts
     assert [(s.filename, s.attributes) for s in scripts] == [
-        (None, {"body": "const A = 1"}), ("x.js", {}), ("x.js", {"defer": "defer"})
+        (None, {"body": "const A = 1"}),
+        ("x.js", {}),
+        ("x.js", {"defer": "defer"}),
     ]
 
 
@@ -102,9 +104,22 @@ def test_write_glued_images_writes_missing_pngs_under_their_hash(tmp_path):
 
 
 def test_family_explorer_spec_filters_by_task_and_metric():
-    rows = [{"task": t, "metric": m, "params": p, "model": f"m{p}", "seed": s, "target_length": 4, "value": 0.1 * s,
-             "chance": 1e-4} for t in ("a", "b") for m in ("exact match", "edit distance") for p in (1e3, 1e4)
-            for s in range(3)]
+    rows = [
+        {
+            "task": t,
+            "metric": m,
+            "params": p,
+            "model": f"m{p}",
+            "seed": s,
+            "target_length": 4,
+            "value": 0.1 * s,
+            "chance": 1e-4,
+        }
+        for t in ("a", "b")
+        for m in ("exact match", "edit distance")
+        for p in (1e3, 1e4)
+        for s in range(3)
+    ]
     spec = plotting.family_explorer(pd.DataFrame(rows), title="t").to_dict()
     params = {p["name"]: p for p in spec["params"]}
     assert params["task"]["bind"]["options"] == ["a", "b"]
@@ -115,9 +130,21 @@ def test_family_explorer_spec_filters_by_task_and_metric():
 
 
 def test_sharpness_strip_chart_drops_infinite_scores_and_binds_the_measure():
-    rows = [{"source": "s", "metric": m, "task": "t", "family": "f", "n_points": 5, "measure": meas, "value": v,
-             "beyond": v > 3} for m in ("exact match", "BLEU") for meas in ("Eq. 1", "steepest-rise ratio")
-            for v in (1.5, 4.0, np.inf)]
+    rows = [
+        {
+            "source": "s",
+            "metric": m,
+            "task": "t",
+            "family": "f",
+            "n_points": 5,
+            "measure": meas,
+            "value": v,
+            "beyond": v > 3,
+        }
+        for m in ("exact match", "BLEU")
+        for meas in ("Eq. 1", "steepest-rise ratio")
+        for v in (1.5, 4.0, np.inf)
+    ]
     spec = plotting.sharpness_strip_chart(pd.DataFrame(rows), title="t").to_dict()
     assert spec["params"][0]["bind"]["options"] == ["Eq. 1", "steepest-rise ratio"]
     data = spec["datasets"][next(iter(spec["datasets"]))]

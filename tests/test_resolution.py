@@ -56,7 +56,7 @@ def test_binomial_ci_rejects_bad_input(k, n, kwargs):
 @given(st.floats(1e-6, 0.9), st.floats(0.5, 0.999))
 def test_min_test_size_nonzero_is_the_smallest_sufficient_size(acc, conf):
     n = int(resolution.min_test_size_nonzero(acc, conf))
-    p_at_least_one = lambda m: 1 - (1 - acc) ** m  # noqa: E731
+    p_at_least_one = lambda m: 1 - (1 - acc) ** m
     assert p_at_least_one(n) >= conf - 1e-9
     if n > 1:
         assert p_at_least_one(n - 1) < conf + 1e-9

@@ -231,14 +231,21 @@ def test_interaction_verdict_and_counterfactuals():
 def test_inverse_scaling_table_marks_constant_metrics_untestable_and_corrects_the_rest():
     gen = np.random.default_rng(3)
     rows = []
-    for size_i, n in enumerate([1e3, 3e3, 1e4, 3e4, 1e5]):
+    for n in [1e3, 3e3, 1e4, 3e4, 1e5]:
         for seed in range(3):
             offset = gen.normal(0, 0.02)
             for tokens in [0, 1e4, 3e4, 1e5, 3e5, 1e6]:
                 cn, cd = np.log10(n) - 4, (np.log10(tokens) - 5 if tokens else 0)
-                rows.append({"task": "t", "unit": f"{n}/{seed}", "n_params": n, "tokens": tokens,
-                             "falls": 0.5 + 0.1 * cn + 0.1 * cd - 0.1 * cn * cd + offset + gen.normal(0, 0.01),
-                             "flat": 0.0})
+                rows.append(
+                    {
+                        "task": "t",
+                        "unit": f"{n}/{seed}",
+                        "n_params": n,
+                        "tokens": tokens,
+                        "falls": 0.5 + 0.1 * cn + 0.1 * cd - 0.1 * cn * cd + offset + gen.normal(0, 0.01),
+                        "flat": 0.0,
+                    }
+                )
     table = pd.DataFrame(rows)
     out = scaling.inverse_scaling_table(table, ["t"], ["falls", "flat"]).set_index("metric")
     assert out.loc["falls", "verdict"] == "inverse" and out.loc["flat", "verdict"] == "untestable"

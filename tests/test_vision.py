@@ -1,4 +1,5 @@
-"""Vision models (mirage_utils.vision.models), the outcome helpers (.outcomes), and the pipeline end to end (.train, smoke config)."""
+"""Vision models (mirage_utils.vision.models), the outcome helpers (.outcomes), and the pipeline end to end
+(.train, smoke config)."""
 
 import numpy as np
 import pandas as pd
@@ -7,9 +8,9 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from mirage_utils.__main__ import main as cli
 from mirage_utils.metrics import subset_accuracy
 from mirage_utils.seeding import rng
-from mirage_utils.__main__ import main as cli
 from mirage_utils.vision import outcomes
 from mirage_utils.vision import train as tv
 from mirage_utils.vision.models import LeNet, SequenceClassifier, ShallowAutoencoder, n_params
@@ -50,8 +51,15 @@ def _subset_accuracy_via_metrics(correct, k, seed=0):
 
 def _toy_predictions():
     label = np.array([0, 1, 2, 3, 4, 5], dtype=np.int8)
-    return pd.DataFrame({"label": label, "lenet-0_s0": [0, 1, 9, 9, 4, 5], "lenet-0_s1": label,
-                         "lenet-1_s0": label, "lenet-1_s1": label})
+    return pd.DataFrame(
+        {
+            "label": label,
+            "lenet-0_s0": [0, 1, 9, 9, 4, 5],
+            "lenet-0_s1": label,
+            "lenet-1_s0": label,
+            "lenet-1_s1": label,
+        }
+    )
 
 
 def test_correct_by_size_and_subset_outcomes():
@@ -69,8 +77,14 @@ def test_correct_by_size_and_subset_outcomes():
 
 
 def test_sequence_outcomes_all_first_L_right():
-    table = pd.DataFrame({"sequence": [0, 0, 0, 1, 1, 1], "position": [1, 2, 3] * 2, "label": [1, 2, 3, 4, 5, 6],
-                          "sequence-0_s0": [1, 2, 0, 4, 5, 6]})
+    table = pd.DataFrame(
+        {
+            "sequence": [0, 0, 0, 1, 1, 1],
+            "position": [1, 2, 3] * 2,
+            "label": [1, 2, 3, 4, 5, 6],
+            "sequence-0_s0": [1, 2, 0, 4, 5, 6],
+        }
+    )
     assert outcomes.sequence_outcomes(table, 2)[0].tolist() == [1.0, 1.0]
     assert outcomes.sequence_outcomes(table, 3)[0].tolist() == [0.0, 1.0]
     with pytest.raises(ValueError):
@@ -78,8 +92,15 @@ def test_sequence_outcomes_all_first_L_right():
 
 
 def test_by_run_outcomes_keep_the_seed_axis_and_pool_to_the_same_values():
-    table = pd.DataFrame({"sequence": [0, 0, 1, 1], "position": [1, 2] * 2, "label": [1, 2, 3, 4],
-                          "sequence-0_s0": [1, 2, 3, 0], "sequence-0_s1": [1, 0, 3, 4]})
+    table = pd.DataFrame(
+        {
+            "sequence": [0, 0, 1, 1],
+            "position": [1, 2] * 2,
+            "label": [1, 2, 3, 4],
+            "sequence-0_s0": [1, 2, 3, 0],
+            "sequence-0_s1": [1, 0, 3, 4],
+        }
+    )
     by_run = outcomes.sequence_outcomes(table, 2, by_run=True)[0]
     assert by_run.tolist() == [[1.0, 0.0], [0.0, 1.0]]  # rows: sequences, columns: seeds
     assert sorted(outcomes.sequence_outcomes(table, 2)[0]) == sorted(by_run.ravel())
@@ -117,7 +138,9 @@ def test_vision_smoke_config_end_to_end(tmp_path):
     cfg = tv.VisionConfig.load(tmp_path / "a" / "config.json")
     assert len(art["runs_lenet"]) == len(cfg.lenet_widths) * len(cfg.seeds)
     assert art["lenet"].shape == (cfg.test_limit, 1 + len(cfg.lenet_widths) * len(cfg.seeds))
-    assert art["autoencoder"].shape[0] == min(cfg.ae_test, cfg.test_limit) and (art["autoencoder"].to_numpy() >= 0).all()
+    assert (
+        art["autoencoder"].shape[0] == min(cfg.ae_test, cfg.test_limit) and (art["autoencoder"].to_numpy() >= 0).all()
+    )
     assert len(art["sequence"]) == cfg.seq_test_sequences * cfg.seq_len
     assert art["runs_sequence"]["dataset"].iloc[0] == "MNIST + Fashion-MNIST (20 classes) [substitute for Omniglot]"
     again = pd.read_parquet(tmp_path / "b" / "lenet_predictions.parquet")

@@ -1,4 +1,5 @@
-"""Offline image loaders (mirage_utils.vision.data): real files from installed packages, hash-checked; clear errors; named substitutes."""
+"""Offline image loaders (mirage_utils.vision.data): real files from installed packages, hash-checked; clear
+errors; named substitutes."""
 
 import gzip
 import hashlib
@@ -6,8 +7,8 @@ import hashlib
 import numpy as np
 import pytest
 
-from mirage_utils.vision import data as images
 from mirage_utils.data import DataFileError
+from mirage_utils.vision import data as images
 
 
 def test_mnist_is_the_full_real_dataset():
@@ -79,7 +80,10 @@ def test_idx_files_are_checked_against_official_hashes(tmp_path):
     assert images._verified_idx(folder, "t10k-labels-idx1-ubyte", "FashionMNIST") is None
     # Debian's real file passes by the SHA-256 of its decompressed bytes.
     real = images.FASHION_DEBIAN_DIR / "t10k-labels-idx1-ubyte.gz"
-    assert hashlib.sha256(gzip.decompress(real.read_bytes())).hexdigest() == images.FASHION_RAW_SHA256["t10k-labels-idx1-ubyte"]
+    assert (
+        hashlib.sha256(gzip.decompress(real.read_bytes())).hexdigest()
+        == images.FASHION_RAW_SHA256["t10k-labels-idx1-ubyte"]
+    )
 
 
 def test_real_omniglot_is_used_when_present(monkeypatch, tmp_path):

@@ -42,26 +42,40 @@ def competence_table(metrics: pd.DataFrame) -> pd.DataFrame:
     """Per size: exact match on each evaluation task, held-out and on training problems (median over seeds, with
     the seed range), and the chance level of a uniform guess of the same length."""
     _require(metrics, [*KEYS, "seed", "task", "split", "n", "n_correct", "chance"], "metrics")
-    per_seed = (metrics.assign(chance_hits=metrics["chance"] * metrics["n"])
-                .groupby([*KEYS, "seed", "task", "split"], sort=True)[["n_correct", "n", "chance_hits"]].sum())
+    per_seed = (
+        metrics.assign(chance_hits=metrics["chance"] * metrics["n"])
+        .groupby([*KEYS, "seed", "task", "split"], sort=True)[["n_correct", "n", "chance_hits"]]
+        .sum()
+    )
     per_seed["exact_match"] = per_seed["n_correct"] / per_seed["n"]
     per_seed["chance"] = per_seed["chance_hits"] / per_seed["n"]
     per_seed = per_seed.reset_index()
-    out = (per_seed.groupby([*KEYS, "task", "split"], sort=True)
-           .agg(median=("exact_match", "median"), low=("exact_match", "min"), high=("exact_match", "max"),
-                chance=("chance", "mean"), n_seeds=("seed", "nunique")).reset_index())
+    out = (
+        per_seed.groupby([*KEYS, "task", "split"], sort=True)
+        .agg(
+            median=("exact_match", "median"),
+            low=("exact_match", "min"),
+            high=("exact_match", "max"),
+            chance=("chance", "mean"),
+            n_seeds=("seed", "nunique"),
+        )
+        .reset_index()
+    )
     return out.sort_values(["task", "split", "n_params"]).reset_index(drop=True)
 
 
-def is_competent(competence: pd.DataFrame, task: str = "addition_4digit", top: float = 0.99,
-                 floor: float = 0.01) -> dict[str, bool]:
+def is_competent(
+    competence: pd.DataFrame, task: str = "addition_4digit", top: float = 0.99, floor: float = 0.01
+) -> dict[str, bool]:
     """Claim check: the largest size's median held-out exact match reaches ``top`` and the smallest's stays at or
     below ``floor`` (the family spans failing to solving on ``task``)."""
     held = competence[(competence["task"] == task) & (competence["split"] == "test")].sort_values("n_params")
     if held.empty:
         raise ValueError(f"no held-out rows for task {task!r}")
-    return {"largest solves": bool(held["median"].iloc[-1] >= top),
-            "smallest fails": bool(held["median"].iloc[0] <= floor)}
+    return {
+        "largest solves": bool(held["median"].iloc[-1] >= top),
+        "smallest fails": bool(held["median"].iloc[0] <= floor),
+    }
 
 
 def falls_with_size(curve: pd.DataFrame, x: str, y: str, threshold: float = -0.8) -> bool:
@@ -86,13 +100,26 @@ def loss_is_flat(training_log: pd.DataFrame, tail: float = 0.2, tolerance: float
         if start.empty:
             raise ValueError(f"{model} seed {seed}: no logged step before the last {tail:.0%} of training")
         before, after = float(start["loss"].iloc[0]), float(g["loss"].iloc[-1])
-        rows.append({"model": model, "seed": seed, "loss_before": before, "loss_final": after,
-                     "relative_drop": (before - after) / before, "flat": (before - after) / before < tolerance})
+        rows.append(
+            {
+                "model": model,
+                "seed": seed,
+                "loss_before": before,
+                "loss_final": after,
+                "relative_drop": (before - after) / before,
+                "flat": (before - after) / before < tolerance,
+            }
+        )
     return pd.DataFrame(rows)
 
 
-def zero_reading_rate(outputs: pd.DataFrame, n_small: int, repeats: int, seed: int,
-                      by: tuple[str, ...] = ("model", "params", "target_length")) -> pd.DataFrame:
+def zero_reading_rate(
+    outputs: pd.DataFrame,
+    n_small: int,
+    repeats: int,
+    seed: int,
+    by: tuple[str, ...] = ("model", "params", "target_length"),
+) -> pd.DataFrame:
     """Share of random size-``n_small`` test sets (drawn without replacement) on which each group reads exactly 0
     exact match: how often a paper-sized test set would report "cannot do the task"."""
     _require(outputs, [*by, "exact_match"], "outputs")
@@ -105,8 +132,9 @@ def zero_reading_rate(outputs: pd.DataFrame, n_small: int, repeats: int, seed: i
         if len(hits) < n_small:
             continue
         draws = np.array([hits[gen.choice(len(hits), n_small, replace=False)].mean() for _ in range(repeats)])
-        rows.append({**dict(zip(by, key)), "P(reads 0)": float((draws == 0).mean()),
-                     "full-size accuracy": float(hits.mean())})
+        rows.append(
+            {**dict(zip(by, key)), "P(reads 0)": float((draws == 0).mean()), "full-size accuracy": float(hits.mean())}
+        )
     return pd.DataFrame(rows)
 
 
@@ -119,9 +147,17 @@ def length_law_fit(curves: pd.DataFrame, group: list[str]) -> pd.DataFrame:
         L = g["target_length"].to_numpy(float)
         p_hat = 1 - float((L * g["ted"]).sum() / (L * L).sum())
         for length, acc, ted in zip(L, g["exact_match"], g["ted"]):
-            rows.append({**dict(zip(group, key if isinstance(key, tuple) else (key,))), "target_length": int(length),
-                         "p_hat": p_hat, "accuracy": acc, "predicted accuracy": max(p_hat, 0.0) ** length,
-                         "ted": ted, "predicted ted": length * (1 - p_hat)})
+            rows.append(
+                {
+                    **dict(zip(group, key if isinstance(key, tuple) else (key,))),
+                    "target_length": int(length),
+                    "p_hat": p_hat,
+                    "accuracy": acc,
+                    "predicted accuracy": max(p_hat, 0.0) ** length,
+                    "ted": ted,
+                    "predicted ted": length * (1 - p_hat),
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -138,10 +174,19 @@ def length_law_r2(fit: pd.DataFrame, group: list[str], floor: float = 1e-4) -> p
     rows = []
     for key, g in fit.groupby(group, sort=True):
         ok = (g["accuracy"] > floor) & (g["predicted accuracy"] > floor)
-        r2_acc = (r_squared(np.log(g.loc[ok, "accuracy"]), np.log(g.loc[ok, "predicted accuracy"]))
-                  if ok.sum() >= 3 else float("nan"))
-        rows.append({**dict(zip(group, key if isinstance(key, tuple) else (key,))), "lengths used": int(ok.sum()),
-                     "R2 log accuracy": r2_acc, "R2 TED": r_squared(g["ted"], g["predicted ted"])})
+        r2_acc = (
+            r_squared(np.log(g.loc[ok, "accuracy"]), np.log(g.loc[ok, "predicted accuracy"]))
+            if ok.sum() >= 3
+            else float("nan")
+        )
+        rows.append(
+            {
+                **dict(zip(group, key if isinstance(key, tuple) else (key,))),
+                "lengths used": int(ok.sum()),
+                "R2 log accuracy": r2_acc,
+                "R2 TED": r_squared(g["ted"], g["predicted ted"]),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -151,8 +196,10 @@ def length_laws_hold(r2: pd.DataFrame, bound: float = 0.8) -> dict[str, tuple[bo
     _require(r2, ["model", "R2 log accuracy", "R2 TED"], "r2")
     if r2["model"].duplicated().any():
         raise ValueError("one row per model expected (summarise seeds first)")
-    return {str(m): (bool(ra >= bound), bool(rt >= bound))
-            for m, ra, rt in r2[["model", "R2 log accuracy", "R2 TED"]].itertuples(index=False)}
+    return {
+        str(m): (bool(ra >= bound), bool(rt >= bound))
+        for m, ra, rt in r2[["model", "R2 log accuracy", "R2 TED"]].itertuples(index=False)
+    }
 
 
 def law_majorities(outcome: dict[str, tuple[bool, bool]]) -> dict[str, bool]:
@@ -161,8 +208,10 @@ def law_majorities(outcome: dict[str, tuple[bool, bool]]) -> dict[str, bool]:
     if not outcome:
         raise ValueError("no models to count")
     n = len(outcome)
-    return {"geometric": sum(g for g, _ in outcome.values()) > n / 2,
-            "linear TED": sum(t for _, t in outcome.values()) > n / 2}
+    return {
+        "geometric": sum(g for g, _ in outcome.values()) > n / 2,
+        "linear TED": sum(t for _, t in outcome.values()) > n / 2,
+    }
 
 
 def resolved_from(greedy: pd.DataFrame, passuntil: pd.DataFrame) -> float:
@@ -172,8 +221,7 @@ def resolved_from(greedy: pd.DataFrame, passuntil: pd.DataFrame) -> float:
     keys = ["model", "n_params", "seed", "task", "target_length"]
     _require(greedy, [*keys, "resolved"], "greedy")
     _require(passuntil, [*keys, "resolved"], "passuntil")
-    both = greedy[[*keys, "resolved"]].merge(passuntil[[*keys, "resolved"]], on=keys, how="left",
-                                              suffixes=("", "_pu"))
+    both = greedy[[*keys, "resolved"]].merge(passuntil[[*keys, "resolved"]], on=keys, how="left", suffixes=("", "_pu"))
     ok = both["resolved"] | both["resolved_pu"].fillna(False).astype(bool)
     sizes = np.sort(both["n_params"].unique())
     bad = both.loc[~ok, "n_params"]
@@ -201,8 +249,10 @@ def multiple_choice_scores(mc: pd.DataFrame, options: str = "same_length") -> pd
     df = mc.assign(option_set=mc["option_set"]) if "option_set" in mc else mc.assign(option_set="bigbench")
     df = df[df["option_set"] == ("near_miss" if options == "near_miss" else "bigbench")]
     if df.empty:
-        raise ValueError(f"the multiple-choice table has no {options!r} options (shards scored before that option "
-                         "set existed: `python -m mirage_utils arithmetic rescore-mc`)")
+        raise ValueError(
+            f"the multiple-choice table has no {options!r} options (shards scored before that option "
+            "set existed: `python -m mirage_utils arithmetic rescore-mc`)"
+        )
     if options in ("same_length", "same_lead"):
         qkey = ["model", "seed", "task", "question"]
         answer = df[df["correct"]].set_index(qkey)["option"]
@@ -217,13 +267,28 @@ def multiple_choice_scores(mc: pd.DataFrame, options: str = "same_length") -> pd
     for (model, seed, task_name, q), g in df.groupby(["model", "seed", "task", "question"], sort=True):
         probs = metric_fns.normalise_log_probs(g["log_prob"].to_numpy(float))
         correct = int(np.flatnonzero(g["correct"].to_numpy())[0])
-        rows.append({"model": model, "seed": seed, "task": task_name, "question": q, "n_options": len(g),
-                     "mcg": metric_fns.multiple_choice_grade(probs, correct),
-                     "brier": metric_fns.brier_score(probs, correct)})
+        rows.append(
+            {
+                "model": model,
+                "seed": seed,
+                "task": task_name,
+                "question": q,
+                "n_options": len(g),
+                "mcg": metric_fns.multiple_choice_grade(probs, correct),
+                "brier": metric_fns.brier_score(probs, correct),
+            }
+        )
     per_q = pd.DataFrame(rows)
-    out = per_q.groupby(["model", "seed", "task"], sort=True).agg(
-        questions=("question", "size"), mcg=("mcg", "mean"), brier=("brier", "mean"),
-        chance=("n_options", lambda n: float(np.mean(1.0 / n)))).reset_index()
+    out = (
+        per_q.groupby(["model", "seed", "task"], sort=True)
+        .agg(
+            questions=("question", "size"),
+            mcg=("mcg", "mean"),
+            brier=("brier", "mean"),
+            chance=("n_options", lambda n: float(np.mean(1.0 / n))),
+        )
+        .reset_index()
+    )
     return out
 
 
@@ -256,8 +321,9 @@ def seeds_phrase(models: pd.DataFrame) -> str:
 SHARPNESS_MEASURES = ("emergence_score", "steepest_rise_ratio", "rise_width_decades")
 
 
-def sharpness_by_seed(scores: pd.DataFrame, value: str, higher_is_better: bool = True,
-                      by: tuple[str, ...] = ("task",)) -> pd.DataFrame:
+def sharpness_by_seed(
+    scores: pd.DataFrame, value: str, higher_is_better: bool = True, by: tuple[str, ...] = ("task",)
+) -> pd.DataFrame:
     """Sharpness of ``value`` against n_params on each seed's own curve (Eq. 1, steepest-rise ratio, rise width;
     ``emergence.sharpness_table``), then median and range over seeds per group of ``by``, with the window and seed
     count: never measured on a curve averaged over seeds."""
@@ -268,16 +334,22 @@ def sharpness_by_seed(scores: pd.DataFrame, value: str, higher_is_better: bool =
         raise ValueError("'seed' is the unit being summarised; leave it out of `by`")
     _require(scores, [*by, "seed", "n_params", value], "scores")
     per = sharpness_table(scores, [*by, "seed"], x="n_params", y=value, higher_is_better=higher_is_better)
-    agg = {f"{m}_{stat}": (m, fn) for m in SHARPNESS_MEASURES for stat, fn in
-           (("median", "median"), ("low", "min"), ("high", "max"))}
-    return per.groupby(by, sort=True).agg(seeds=("seed", "nunique"), sizes=("n_points", "max"),
-                                          window_decades=("window_decades", "max"), **agg).reset_index()
+    agg = {
+        f"{m}_{stat}": (m, fn)
+        for m in SHARPNESS_MEASURES
+        for stat, fn in (("median", "median"), ("low", "min"), ("high", "max"))
+    }
+    return (
+        per.groupby(by, sort=True)
+        .agg(seeds=("seed", "nunique"), sizes=("n_points", "max"), window_decades=("window_decades", "max"), **agg)
+        .reset_index()
+    )
 
 
-def sharper_than(a: pd.DataFrame, b: pd.DataFrame, measure: str = "steepest_rise_ratio",
-                 factor: float = 1.25) -> dict:
-    """Claim check per task (or task x answer length, where both tables have that column): metric ``a``'s curves are sharper than metric ``b``'s by more than ``factor`` (both
-    from :func:`sharpness_by_seed`, medians over seeds); for rise width, narrower by that factor is sharper. The
+def sharper_than(a: pd.DataFrame, b: pd.DataFrame, measure: str = "steepest_rise_ratio", factor: float = 1.25) -> dict:
+    """Claim check per task (or task x answer length, where both tables have that column): metric ``a``'s curves
+    are sharper than metric ``b``'s by more than ``factor`` (both from :func:`sharpness_by_seed`, medians over
+    seeds); for rise width, narrower by that factor is sharper. The
     margin keeps two equally sharp curves (say two straight lines, ratio 1 each) from counting."""
     if measure not in SHARPNESS_MEASURES:
         raise ValueError(f"measure must be one of {SHARPNESS_MEASURES}, got {measure!r}")

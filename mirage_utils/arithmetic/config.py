@@ -28,8 +28,7 @@ class FamilyConfig:
     train_tokens: int
     batch_size: int
     seeds: tuple[int, ...] = (0, 1, 2)
-    mix: dict = field(default_factory=lambda: {"addition_4digit": 0.45, "multiplication_0_99": 0.35,
-                                               "redefined": 0.2})
+    mix: dict = field(default_factory=lambda: {"addition_4digit": 0.45, "multiplication_0_99": 0.35, "redefined": 0.2})
     reverse: bool = True  # answers written least-significant digit first
     reverse_operands: bool = False  # operands too (an ablation)
     positions: str = "absolute"  # "absolute" (learned), "line" (learned, restart each line), "rotary" (relative)

@@ -58,11 +58,16 @@ class Block(nn.Module):
         self.qkv = nn.Linear(cfg.d_model, 3 * cfg.d_model)
         self.proj = nn.Linear(cfg.d_model, cfg.d_model)
         self.ln2 = nn.LayerNorm(cfg.d_model)
-        self.mlp = nn.Sequential(nn.Linear(cfg.d_model, 4 * cfg.d_model), nn.GELU(), nn.Linear(4 * cfg.d_model, cfg.d_model))
+        self.mlp = nn.Sequential(
+            nn.Linear(cfg.d_model, 4 * cfg.d_model), nn.GELU(), nn.Linear(4 * cfg.d_model, cfg.d_model)
+        )
 
-    def forward(self, x: torch.Tensor, cache: tuple[torch.Tensor, torch.Tensor] | None = None,
-                rotation: tuple[torch.Tensor, torch.Tensor] | None = None
-                ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+    def forward(
+        self,
+        x: torch.Tensor,
+        cache: tuple[torch.Tensor, torch.Tensor] | None = None,
+        rotation: tuple[torch.Tensor, torch.Tensor] | None = None,
+    ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
         """Returns the block output and this layer's (keys, values), extended by ``cache`` when one is given;
         ``rotation`` = (cos, sin) of each position rotates queries and keys (rotary embeddings)."""
         b, t, d = x.shape
@@ -95,8 +100,7 @@ def _rotate(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tens
     return torch.stack((x1 * cos - x2 * sin, x1 * sin + x2 * cos), dim=-1).flatten(-2)
 
 
-def rotary_angles(positions: torch.Tensor, head_dim: int, base: float = 10_000.0
-                  ) -> tuple[torch.Tensor, torch.Tensor]:
+def rotary_angles(positions: torch.Tensor, head_dim: int, base: float = 10_000.0) -> tuple[torch.Tensor, torch.Tensor]:
     """(cos, sin) of shape (batch, 1, time, head_dim/2) for integer positions (batch, time)."""
     freqs = base ** (-torch.arange(0, head_dim // 2, device=positions.device, dtype=torch.float32) * 2 / head_dim)
     angles = positions[:, None, :, None].float() * freqs
@@ -136,8 +140,13 @@ class GPT(nn.Module):
             return line_positions(ids, self.cfg.line_break_ids)
         return torch.arange(ids.shape[1], device=ids.device).expand_as(ids)
 
-    def forward_cached(self, ids: torch.Tensor, cache: list | None, positions: torch.Tensor | None = None,
-                       places: torch.Tensor | None = None) -> tuple[torch.Tensor, list]:
+    def forward_cached(
+        self,
+        ids: torch.Tensor,
+        cache: list | None,
+        positions: torch.Tensor | None = None,
+        places: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, list]:
         """Logits for ``ids`` continuing the sequence summarised by ``cache`` (None: start), and the new cache.
 
         ``positions`` (and, with Abacus embeddings, ``places``), of the same shape as ``ids``, are required with a
@@ -181,8 +190,15 @@ def flops_per_token(model: GPT, seq_len: int) -> float:
 
 
 @torch.no_grad()
-def generate(model: GPT, prompt: torch.Tensor, max_new_tokens: int, stop_id: int, temperature: float = 0.0,
-             n_samples: int = 1, generator: torch.Generator | None = None) -> torch.Tensor:
+def generate(
+    model: GPT,
+    prompt: torch.Tensor,
+    max_new_tokens: int,
+    stop_id: int,
+    temperature: float = 0.0,
+    n_samples: int = 1,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
     """Continue equal-length prompts (B, T) by up to ``max_new_tokens``, with a KV cache.
 
     ``temperature == 0``: greedy. Otherwise ``n_samples`` samples per prompt (rows repeat each prompt in turn).
@@ -225,7 +241,8 @@ def generate(model: GPT, prompt: torch.Tensor, max_new_tokens: int, stop_id: int
         last = logits[:, -1, :]
     result = torch.stack(out, dim=1)
     if result.shape[1] < max_new_tokens:
-        pad = torch.full((result.shape[0], max_new_tokens - result.shape[1]), stop_id, dtype=result.dtype,
-                         device=result.device)
+        pad = torch.full(
+            (result.shape[0], max_new_tokens - result.shape[1]), stop_id, dtype=result.dtype, device=result.device
+        )
         result = torch.cat([result, pad], dim=1)
     return result

@@ -53,14 +53,25 @@ def coverage(table: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for (model, n), g in table.groupby(["model", "n_params"], sort=False):
         t = trained[trained["model"] == model]
-        rows.append({"model": model, "n_params": n, "seeds": ",".join(map(str, sorted(g["seed"].unique()))),
-                     "n_seeds": g["seed"].nunique(), "checkpoints": int(t.groupby("seed")["step"].nunique().min())
-                     if len(t) else 0})
+        rows.append(
+            {
+                "model": model,
+                "n_params": n,
+                "seeds": ",".join(map(str, sorted(g["seed"].unique()))),
+                "n_seeds": g["seed"].nunique(),
+                "checkpoints": int(t.groupby("seed")["step"].nunique().min()) if len(t) else 0,
+            }
+        )
     return pd.DataFrame(rows).sort_values("n_params").reset_index(drop=True)
 
 
-def chance_levels(split_seed: int, test_fraction: float, tests: Sequence[str] = tuple(ar.REDEFINITIONS),
-                  n: int = 20_000, seed: int = 0) -> pd.Series:
+def chance_levels(
+    split_seed: int,
+    test_fraction: float,
+    tests: Sequence[str] = tuple(ar.REDEFINITIONS),
+    n: int = 20_000,
+    seed: int = 0,
+) -> pd.Series:
     """Per test, the exact match of a uniform guess of the answer's length, averaged over ``n`` held-out problems."""
     if n < 1:
         raise ValueError(f"n must be >= 1, got {n}")
@@ -76,8 +87,12 @@ def final_profile(table: pd.DataFrame, metric: str = "exact_match") -> pd.DataFr
     """Per size x test, ``metric`` at each run's last checkpoint summarised over seeds (median, low, high, n_seeds)."""
     _require(table, [*_RUN, "n_params", "task", "step", metric])
     last = table[table["step"] == table.groupby(_RUN)["step"].transform("max")]
-    return (last.groupby(["model", "n_params", "task"], sort=True)[metric]
-            .agg(median="median", low="min", high="max", n_seeds="count").reset_index().sort_values("n_params"))
+    return (
+        last.groupby(["model", "n_params", "task"], sort=True)[metric]
+        .agg(median="median", low="min", high="max", n_seeds="count")
+        .reset_index()
+        .sort_values("n_params")
+    )
 
 
 def follows_context(profile: pd.DataFrame, strong: str, weak: str, high: float = 0.9, low: float = 0.5) -> bool:
@@ -109,15 +124,26 @@ def declines(table: pd.DataFrame, metric: str, tests: Sequence[str]) -> pd.DataF
         if metric == "exact_match" and "n" in g:  # binomial noise of the two readings on their test problems
             p1, p2, n = v[best], v[-1], float(g["n"].iloc[-1])
             se = float(np.sqrt((p1 * (1 - p1) + p2 * (1 - p2)) / n))
-        rows.append({"model": model, "seed": seed, "task": test, "peak": sign * v[best], "final": sign * v[-1],
-                     "decline": float(v[best] - v[-1]), "se": se, "tokens_at_peak": g["tokens"].iloc[best]})
+        rows.append(
+            {
+                "model": model,
+                "seed": seed,
+                "task": test,
+                "peak": sign * v[best],
+                "final": sign * v[-1],
+                "decline": float(v[best] - v[-1]),
+                "se": se,
+                "tokens_at_peak": g["tokens"].iloc[best],
+            }
+        )
     if not rows:
         raise ValueError(f"no trained checkpoints for tests {list(tests)}")
     return pd.DataFrame(rows)
 
 
-def loses_ability(table: pd.DataFrame, metrics: Sequence[str], tests: Sequence[str], margin: float,
-                  z: float = 0.0) -> bool:
+def loses_ability(
+    table: pd.DataFrame, metrics: Sequence[str], tests: Sequence[str], margin: float, z: float = 0.0
+) -> bool:
     """Claim check: some run ends training more than ``margin`` plus ``z`` standard errors (the binomial noise of
     exact match on the test's problems; 0 for other metrics) below its own best checkpoint on some test x metric
     (the direct, regression-free reading of "the model got worse as it trained")."""
@@ -164,8 +190,7 @@ def oriented_verdict(coef: float, p: float, metric: str, alpha: float = 0.05) ->
     return "inverse" if (verdict == "inverse") == HIGHER_IS_BETTER[metric] else "standard"
 
 
-def regression(table: pd.DataFrame, tests: Sequence[str], metrics: Sequence[str], alpha: float = 0.05
-               ) -> pd.DataFrame:
+def regression(table: pd.DataFrame, tests: Sequence[str], metrics: Sequence[str], alpha: float = 0.05) -> pd.DataFrame:
     """Michaelov & Bergen's test per test x metric with the run as the unit (``scaling.inverse_scaling_table``,
     Holm over the fitted cells), plus ``direction`` (Holm) and ``direction (raw p)`` from :func:`oriented_verdict`."""
     unknown = sorted(set(metrics) - set(HIGHER_IS_BETTER))
@@ -174,15 +199,23 @@ def regression(table: pd.DataFrame, tests: Sequence[str], metrics: Sequence[str]
     t = with_units(table)
     out = scaling.inverse_scaling_table(t, _known_tests(tests), list(metrics), group="unit", alpha=alpha)
     for col, p in (("direction", "p (Holm)"), ("direction (raw p)", "p")):
-        out[col] = [oriented_verdict(c, q, m, alpha) if np.isfinite(q) else "untestable"
-                    for c, q, m in out[["coef", p, "metric"]].itertuples(index=False)]
+        out[col] = [
+            oriented_verdict(c, q, m, alpha) if np.isfinite(q) else "untestable"
+            for c, q, m in out[["coef", p, "metric"]].itertuples(index=False)
+        ]
     trained = t[t["tokens"] > 0]
     out["n_units"], out["n_sizes"] = trained["unit"].nunique(), trained["n_params"].nunique()
     return out
 
 
-def verdict_grid(table: pd.DataFrame, tests: Sequence[str], metrics: Sequence[str], windows: Mapping[str, float],
-                 size_floors: Mapping[str, float], alpha: float = 0.05) -> pd.DataFrame:
+def verdict_grid(
+    table: pd.DataFrame,
+    tests: Sequence[str],
+    metrics: Sequence[str],
+    windows: Mapping[str, float],
+    size_floors: Mapping[str, float],
+    alpha: float = 0.05,
+) -> pd.DataFrame:
     """:func:`regression` refitted for every window (checkpoints with at least that many tokens) x size floor
     (sizes with at least that many parameters); a setting with fewer than 3 runs or 2 sizes is marked, not fitted."""
     if not windows or not size_floors:
@@ -194,8 +227,19 @@ def verdict_grid(table: pd.DataFrame, tests: Sequence[str], metrics: Sequence[st
             sub = table[(table["tokens"] >= max(min_tokens, 1)) & (table["n_params"] >= min_params)]
             runs, sizes = sub.groupby(_RUN).ngroups, sub["n_params"].nunique()
             if runs < 3 or sizes < 2 or sub.groupby(_RUN)["tokens"].nunique().min() < 2:
-                parts.append(pd.DataFrame([{"window": wname, "sizes": sname, "direction": "too few runs",
-                                            "n_units": runs, "n_sizes": sizes}]))
+                parts.append(
+                    pd.DataFrame(
+                        [
+                            {
+                                "window": wname,
+                                "sizes": sname,
+                                "direction": "too few runs",
+                                "n_units": runs,
+                                "n_sizes": sizes,
+                            }
+                        ]
+                    )
+                )
                 continue
             parts.append(regression(sub, tests, metrics, alpha).assign(window=wname, sizes=sname))
     return pd.concat(parts, ignore_index=True)
@@ -212,6 +256,22 @@ def finds_inverse(reg: pd.DataFrame, tests: Sequence[str] = REDEFINED, corrected
     return bool((sub[col] == "inverse").any())
 
 
-__all__ = ["REDEFINED", "CONTROLS", "HIGHER_IS_BETTER", "DIGIT_CHANCE", "VOCAB_CHANCE", "with_units", "coverage",
-           "chance_levels", "final_profile", "follows_context", "declines", "loses_ability", "never_falls_back",
-           "oriented_verdict", "regression", "verdict_grid", "finds_inverse"]
+__all__ = [
+    "REDEFINED",
+    "CONTROLS",
+    "HIGHER_IS_BETTER",
+    "DIGIT_CHANCE",
+    "VOCAB_CHANCE",
+    "with_units",
+    "coverage",
+    "chance_levels",
+    "final_profile",
+    "follows_context",
+    "declines",
+    "loses_ability",
+    "never_falls_back",
+    "oriented_verdict",
+    "regression",
+    "verdict_grid",
+    "finds_inverse",
+]

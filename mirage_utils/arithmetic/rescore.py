@@ -55,17 +55,27 @@ def exclude_prompt_answers(scored: pd.DataFrame) -> tuple[pd.DataFrame, dict[str
     dropped, how many of them the model got right, and how many kept answers copy a prompt number)."""
     kept = scored[~scored["in_prompt"]]
     dropped = scored[scored["in_prompt"]]
-    report = {"problems dropped per model": int(dropped.groupby("model").size().max()) if len(dropped) else 0,
-              "correct answers dropped (all models)": int(dropped["exact_match"].sum()),
-              "kept outputs that copy a prompt number (all models)": int(kept["copies_prompt"].sum())}
+    report = {
+        "problems dropped per model": int(dropped.groupby("model").size().max()) if len(dropped) else 0,
+        "correct answers dropped (all models)": int(dropped["exact_match"].sum()),
+        "kept outputs that copy a prompt number (all models)": int(kept["copies_prompt"].sum()),
+    }
     return kept, report
 
 
 def summarise_outputs(scored: pd.DataFrame, by: list[str] | None = None) -> pd.DataFrame:
     """Exact match (with a 95% Wilson interval over problems), mean TED and chance per model and target length."""
     by = by or ["model", "params", "target_length"]
-    g = scored.groupby(by, sort=True).agg(n=("exact_match", "size"), n_correct=("exact_match", "sum"),
-                                          exact_match=("exact_match", "mean"), ted=("ted", "mean")).reset_index()
+    g = (
+        scored.groupby(by, sort=True)
+        .agg(
+            n=("exact_match", "size"),
+            n_correct=("exact_match", "sum"),
+            exact_match=("exact_match", "mean"),
+            ted=("ted", "mean"),
+        )
+        .reset_index()
+    )
     g["em_low"], g["em_high"] = resolution.binomial_ci(g["n_correct"].to_numpy(), g["n"].to_numpy())
     if "target_length" in g.columns:
         g["chance"] = chance_exact_match(g["target_length"].to_numpy())

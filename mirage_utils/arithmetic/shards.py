@@ -24,12 +24,28 @@ from .config import FamilyConfig, ModelSpec
 ARTIFACT_ROOT = REPO_ROOT / "data" / "artifacts" / "arithmetic"
 CHECKPOINT_ROOT = REPO_ROOT / "data" / "checkpoints" / "arithmetic"
 RETRAIN_ENV = "MIRAGE_RETRAIN"
-SHARD_FILES = ("summary.json", "training_log.csv", "outputs.parquet", "pass_until.csv", "checkpoint_eval.csv",
-               "multiple_choice.parquet")
-ARTIFACT_FILES = ("config.json", "models.csv", "training_log.csv", "outputs.parquet", "metrics.csv",
-                  "pass_until.csv", "checkpoint_eval.csv", "multiple_choice.parquet")
-BIGBENCH_TASKS = {"bigbench/2_digit_multiplication": "multiplication_2digit",
-                  "bigbench/4_digit_addition": "addition_4digit"}
+SHARD_FILES = (
+    "summary.json",
+    "training_log.csv",
+    "outputs.parquet",
+    "pass_until.csv",
+    "checkpoint_eval.csv",
+    "multiple_choice.parquet",
+)
+ARTIFACT_FILES = (
+    "config.json",
+    "models.csv",
+    "training_log.csv",
+    "outputs.parquet",
+    "metrics.csv",
+    "pass_until.csv",
+    "checkpoint_eval.csv",
+    "multiple_choice.parquet",
+)
+BIGBENCH_TASKS = {
+    "bigbench/2_digit_multiplication": "multiplication_2digit",
+    "bigbench/4_digit_addition": "addition_4digit",
+}
 
 
 def shard_name(model: str, seed: int) -> str:
@@ -45,18 +61,39 @@ def evaluation_sets(cfg: FamilyConfig) -> dict[str, pd.DataFrame]:
     for task in map(ar.get_task, ar.EVAL_TASKS):
         max_test = cfg.eval_max_pairs if task.n_problems > 2_000_000 else None
         for split, n in (("test", max_test), ("train", cfg.train_eval_pairs)):
-            tests.append(build_test_set(task, split, gen, cfg.split_seed, cfg.test_fraction, n, cfg.reverse,
-                                        cfg.reverse_operands))
+            tests.append(
+                build_test_set(
+                    task, split, gen, cfg.split_seed, cfg.test_fraction, n, cfg.reverse, cfg.reverse_operands
+                )
+            )
     tests = pd.concat(tests, ignore_index=True)
     held_out = tests[tests["split"] == "test"]
     pass_until = held_out.groupby(["task", "target_length"], sort=True).head(cfg.pass_until_problems)
-    redefined = pd.concat([pd.DataFrame(ar.redefined_test_set(name, cfg.redefined_per_task, gen, cfg.split_seed,
-                                                              cfg.test_fraction, cfg.reverse, cfg.reverse_operands))
-                           for name in ar.REDEFINITIONS], ignore_index=True)
+    redefined = pd.concat(
+        [
+            pd.DataFrame(
+                ar.redefined_test_set(
+                    name,
+                    cfg.redefined_per_task,
+                    gen,
+                    cfg.split_seed,
+                    cfg.test_fraction,
+                    cfg.reverse,
+                    cfg.reverse_operands,
+                )
+            )
+            for name in ar.REDEFINITIONS
+        ],
+        ignore_index=True,
+    )
     bigbench_rows = bigbench_questions(cfg, gen)
     near_miss = near_miss_questions(bigbench_rows, cfg.near_miss_options, rng(cfg.eval_seed + 1))
-    return {"tests": tests, "pass_until": pass_until.reset_index(drop=True), "redefined": redefined,
-            "multiple_choice": pd.concat([bigbench_rows, near_miss], ignore_index=True)}
+    return {
+        "tests": tests,
+        "pass_until": pass_until.reset_index(drop=True),
+        "redefined": redefined,
+        "multiple_choice": pd.concat([bigbench_rows, near_miss], ignore_index=True),
+    }
 
 
 def bigbench_questions(cfg: FamilyConfig, gen: np.random.Generator) -> pd.DataFrame:
@@ -73,12 +110,29 @@ def bigbench_questions(cfg: FamilyConfig, gen: np.random.Generator) -> pd.DataFr
         keep = ar.is_test_pair(a, b, cfg.split_seed, cfg.test_fraction)
         ex, a, b = ex[keep].reset_index(drop=True), a[keep], b[keep]
         sa, sb = ar.sample_pairs(task, ar.N_SHOTS * len(ex), gen, "train", cfg.split_seed, cfg.test_fraction)
-        prompts = ar.few_shot_prompts(task.op, task.op, a, b, sa.reshape(-1, ar.N_SHOTS), sb.reshape(-1, ar.N_SHOTS),
-                                      cfg.reverse, cfg.reverse_operands)
+        prompts = ar.few_shot_prompts(
+            task.op,
+            task.op,
+            a,
+            b,
+            sa.reshape(-1, ar.N_SHOTS),
+            sb.reshape(-1, ar.N_SHOTS),
+            cfg.reverse,
+            cfg.reverse_operands,
+        )
         for q, (scores, prompt) in enumerate(zip(ex["target_scores"], prompts)):
             for j, (option, score) in enumerate(scores.items()):
-                rows.append({"task": task_name, "option_set": "bigbench", "question": q, "prompt": prompt,
-                             "option_index": j, "option": option, "correct": score == 1.0})
+                rows.append(
+                    {
+                        "task": task_name,
+                        "option_set": "bigbench",
+                        "question": q,
+                        "prompt": prompt,
+                        "option_index": j,
+                        "option": option,
+                        "correct": score == 1.0,
+                    }
+                )
     return pd.DataFrame(rows)
 
 
@@ -89,13 +143,30 @@ def near_miss_questions(bigbench_rows: pd.DataFrame, n_options: int, gen: np.ran
     answers = bigbench_rows[bigbench_rows["correct"]].drop_duplicates(["task", "question"])
     for task_name, q, prompt, answer in answers[["task", "question", "prompt", "option"]].itertuples(index=False):
         options, correct = ar.near_miss_options(str(answer), n_options, gen)
-        rows += [{"task": task_name, "option_set": "near_miss", "question": q, "prompt": prompt, "option_index": j,
-                  "option": option, "correct": j == correct} for j, option in enumerate(options)]
+        rows += [
+            {
+                "task": task_name,
+                "option_set": "near_miss",
+                "question": q,
+                "prompt": prompt,
+                "option_index": j,
+                "option": option,
+                "correct": j == correct,
+            }
+            for j, option in enumerate(options)
+        ]
     return pd.DataFrame(rows)
 
 
-def run_shard(cfg: FamilyConfig, model_name: str, seed: int, out_dir: Path, device: str = "cpu",
-              save_checkpoints: bool = True, progress: bool = True) -> Path:
+def run_shard(
+    cfg: FamilyConfig,
+    model_name: str,
+    seed: int,
+    out_dir: Path,
+    device: str = "cpu",
+    save_checkpoints: bool = True,
+    progress: bool = True,
+) -> Path:
     """Train one (size, seed), score it, and write its tables to ``out_dir/<model>__seed<seed>/``."""
     from . import evaluate as ev
     from .train import train_shard
@@ -123,8 +194,14 @@ def run_shard(cfg: FamilyConfig, model_name: str, seed: int, out_dir: Path, devi
     outputs = ev.score_problems(model, sets["tests"], cfg.reverse, device)
     pu = pd.DataFrame()
     if cfg.pass_until_problems > 0:
-        pu = ev.pass_until(model, sets["pass_until"], cfg.pass_until_max_samples, torch_generator(cfg.eval_seed + seed),
-                           cfg.reverse, device=device)
+        pu = ev.pass_until(
+            model,
+            sets["pass_until"],
+            cfg.pass_until_max_samples,
+            torch_generator(cfg.eval_seed + seed),
+            cfg.reverse,
+            device=device,
+        )
     mc_out = score_multiple_choice(model, sets["multiple_choice"], cfg.reverse, device)
     summary["eval_seconds"] = time.perf_counter() - t0
     for frame in (outputs, pu, mc_out, log):
@@ -153,8 +230,12 @@ def score_multiple_choice(model, mc: pd.DataFrame, reverse: bool, device: str = 
 
     key = ["option_set", "task", "question"]
     firsts = mc.drop_duplicates(key)
-    options = mc.groupby(key, sort=False)["option"].apply(list).loc[
-        list(firsts[key].itertuples(index=False, name=None))].tolist()
+    options = (
+        mc.groupby(key, sort=False)["option"]
+        .apply(list)
+        .loc[list(firsts[key].itertuples(index=False, name=None))]
+        .tolist()
+    )
     lps = ev.option_log_probs(model, firsts["prompt"].tolist(), options, reverse, device)
     return mc.drop(columns="prompt").assign(log_prob=np.concatenate(lps).astype(np.float32))
 
@@ -164,13 +245,16 @@ def final_checkpoint(cfg: FamilyConfig, model_name: str, seed: int) -> Path:
     folder = CHECKPOINT_ROOT / cfg.name / shard_name(model_name, seed)
     saved = sorted(folder.glob("step_*.pt"))
     if not saved:
-        raise FileNotFoundError(f"no checkpoint in {folder}: the shard was trained with --no-checkpoints or on "
-                                "another machine; retrain it with `python -m mirage_utils arithmetic shard`")
+        raise FileNotFoundError(
+            f"no checkpoint in {folder}: the shard was trained with --no-checkpoints or on "
+            "another machine; retrain it with `python -m mirage_utils arithmetic shard`"
+        )
     return saved[-1]
 
 
-def rescore_multiple_choice(cfg: FamilyConfig, model_name: str, seed: int, shards_dir: Path,
-                            device: str = "cpu") -> Path:
+def rescore_multiple_choice(
+    cfg: FamilyConfig, model_name: str, seed: int, shards_dir: Path, device: str = "cpu"
+) -> Path:
     """Recompute a finished shard's multiple-choice table from its final checkpoint (for option sets added after
     it was trained); refuses a checkpoint that is not the end of training."""
     import torch
@@ -181,8 +265,10 @@ def rescore_multiple_choice(cfg: FamilyConfig, model_name: str, seed: int, shard
     summary = json.loads((shard_dir / "summary.json").read_text())
     state = torch.load(final_checkpoint(cfg, model_name, seed), map_location=device)
     if state["step"] != summary["steps"]:
-        raise ValueError(f"{model_name} seed {seed}: last checkpoint is step {state['step']}, training ran "
-                         f"{summary['steps']} steps (an interrupted run?)")
+        raise ValueError(
+            f"{model_name} seed {seed}: last checkpoint is step {state['step']}, training ran "
+            f"{summary['steps']} steps (an interrupted run?)"
+        )
     model = build_model(cfg.spec(model_name), cfg, seed).to(device)
     model.load_state_dict(state["state_dict"])
     mc = score_multiple_choice(model.eval(), evaluation_sets(cfg)["multiple_choice"], cfg.reverse, device)
@@ -195,8 +281,12 @@ def rescore_multiple_choice(cfg: FamilyConfig, model_name: str, seed: int, shard
 
 def missing_shards(cfg: FamilyConfig, shards_dir: Path) -> list[str]:
     """Names of the config's (size, seed) shards that are absent or incomplete in ``shards_dir``."""
-    return [shard_name(s.name, seed) for s in cfg.models for seed in cfg.seeds
-            if not all((Path(shards_dir) / shard_name(s.name, seed) / f).exists() for f in SHARD_FILES)]
+    return [
+        shard_name(s.name, seed)
+        for s in cfg.models
+        for seed in cfg.seeds
+        if not all((Path(shards_dir) / shard_name(s.name, seed) / f).exists() for f in SHARD_FILES)
+    ]
 
 
 def merge(cfg: FamilyConfig, shards_dir: Path, out_dir: Path, partial: bool = False) -> dict[str, Path]:
@@ -208,8 +298,10 @@ def merge(cfg: FamilyConfig, shards_dir: Path, out_dir: Path, partial: bool = Fa
     wanted = [(s.name, seed) for s in cfg.models for seed in cfg.seeds]
     missing = missing_shards(cfg, shards_dir)
     if missing and not partial:
-        raise FileNotFoundError(f"{len(missing)} of {len(wanted)} shards missing or incomplete in {shards_dir}: "
-                                f"{missing}; run `python -m mirage_utils arithmetic shard --model M --seed S` for each")
+        raise FileNotFoundError(
+            f"{len(missing)} of {len(wanted)} shards missing or incomplete in {shards_dir}: "
+            f"{missing}; run `python -m mirage_utils arithmetic shard --model M --seed S` for each"
+        )
     dirs = [shards_dir / shard_name(m, s) for m, s in wanted if shard_name(m, s) not in missing]
     if not dirs:
         raise FileNotFoundError(f"no finished shard in {shards_dir}")
@@ -228,8 +320,12 @@ def merge(cfg: FamilyConfig, shards_dir: Path, out_dir: Path, partial: bool = Fa
     out_dir.mkdir(parents=True, exist_ok=True)
     import torch
 
-    meta = {**cfg.to_dict(), "torch_version": torch.__version__,
-            "devices": sorted(models["device"].unique().tolist()), "shards_missing": missing}
+    meta = {
+        **cfg.to_dict(),
+        "torch_version": torch.__version__,
+        "devices": sorted(models["device"].unique().tolist()),
+        "shards_missing": missing,
+    }
     (out_dir / "config.json").write_text(json.dumps(meta, indent=2) + "\n")
     models.to_csv(out_dir / "models.csv", index=False)
     cat("training_log.csv").to_csv(out_dir / "training_log.csv", index=False)
@@ -241,18 +337,24 @@ def merge(cfg: FamilyConfig, shards_dir: Path, out_dir: Path, partial: bool = Fa
     if "option_set" not in mc:
         mc.insert(2, "option_set", "bigbench")
     mc["option_set"] = mc["option_set"].fillna("bigbench")
-    lacking = sorted(set(map(tuple, models[["model", "seed"]].to_numpy().tolist()))
-                     - set(map(tuple, mc.loc[mc["option_set"] == "near_miss", ["model", "seed"]]
-                               .drop_duplicates().to_numpy().tolist())))
+    lacking = sorted(
+        set(map(tuple, models[["model", "seed"]].to_numpy().tolist()))
+        - set(
+            map(tuple, mc.loc[mc["option_set"] == "near_miss", ["model", "seed"]].drop_duplicates().to_numpy().tolist())
+        )
+    )
     if lacking and not partial:
-        raise FileNotFoundError(f"shards {lacking} have no near-miss multiple-choice options; run `python -m "
-                                "mirage_utils arithmetic rescore-mc --model M --seed S` for each (needs its weights)")
+        raise FileNotFoundError(
+            f"shards {lacking} have no near-miss multiple-choice options; run `python -m "
+            "mirage_utils arithmetic rescore-mc --model M --seed S` for each (needs its weights)"
+        )
     mc.to_parquet(out_dir / "multiple_choice.parquet", index=False, compression="zstd")
     return {name: out_dir / name for name in ARTIFACT_FILES}
 
 
-def run_family(cfg: FamilyConfig, out_dir: Path, device: str = "cpu", save_checkpoints: bool = True,
-               progress: bool = True) -> dict[str, Path]:
+def run_family(
+    cfg: FamilyConfig, out_dir: Path, device: str = "cpu", save_checkpoints: bool = True, progress: bool = True
+) -> dict[str, Path]:
     """Every shard in turn (skipping finished ones), then the merge: the one-command regeneration."""
     shards_dir = shards_root(cfg)
     for spec in cfg.models:
@@ -282,13 +384,16 @@ def load_artifacts(config_path: Path | str, out_dir: Path | None = None) -> dict
         import torch  # only retraining needs it: reading the tables does not
 
         device = "cuda" if torch.cuda.is_available() else "cpu"
-        print(f"{RETRAIN_ENV}=1: retraining the family '{cfg.name}' into {out} on {device} (about ten hours of one "
-              "CPU core for the full family; see How to run)")
+        print(
+            f"{RETRAIN_ENV}=1: retraining the family '{cfg.name}' into {out} on {device} (about ten hours of one "
+            "CPU core for the full family; see How to run)"
+        )
         run_family(cfg, out, device)
     missing = [f for f in ARTIFACT_FILES if not (out / f).exists()]
     if missing:
-        raise FileNotFoundError(f"artifacts {missing} missing in {out}: run "
-                                f"`python -m mirage_utils arithmetic run --config {config_path}`")
+        raise FileNotFoundError(
+            f"artifacts {missing} missing in {out}: run `python -m mirage_utils arithmetic run --config {config_path}`"
+        )
     tables = {"config": pd.DataFrame([json.loads((out / "config.json").read_text())])}
     for name in ARTIFACT_FILES[1:]:
         path = out / name

@@ -106,9 +106,8 @@ def near_miss_options(answer: str, n_options: int, rng: np.random.Generator) -> 
     if not answer.isdigit() or len(answer) < 3 or answer[0] == "0":
         raise ValueError(f"answer must be a number of at least 3 digits (it needs a middle digit), got {answer!r}")
     n_middle = len(answer) - 2
-    if n_options < 2 or n_options > 10 ** n_middle:
-        raise ValueError(f"n_options must lie in [2, {10 ** n_middle}] for a {len(answer)}-digit answer, "
-                         f"got {n_options}")
+    if n_options < 2 or n_options > 10**n_middle:
+        raise ValueError(f"n_options must lie in [2, {10**n_middle}] for a {len(answer)}-digit answer, got {n_options}")
     middles = {answer[1:-1]}
     while len(middles) < n_options:
         middles.add("".join(map(str, rng.integers(0, 10, n_middle))))
@@ -135,7 +134,9 @@ def written(answer: str, reverse: bool) -> str:
     return answer[::-1] if reverse else answer
 
 
-def is_test_pair(a: NDArray[np.int64], b: NDArray[np.int64], split_seed: int, test_fraction: float) -> NDArray[np.bool_]:
+def is_test_pair(
+    a: NDArray[np.int64], b: NDArray[np.int64], split_seed: int, test_fraction: float
+) -> NDArray[np.bool_]:
     """Test membership of the unordered pair {a, b}: a seeded integer hash of (min, max), no Python loop."""
     if not 0 < test_fraction < 1:
         raise ValueError(f"test_fraction must lie strictly between 0 and 1, got {test_fraction}")
@@ -147,8 +148,9 @@ def is_test_pair(a: NDArray[np.int64], b: NDArray[np.int64], split_seed: int, te
     return (x % np.uint64(1_000_000)).astype(np.float64) < test_fraction * 1_000_000
 
 
-def sample_pairs(task: ArithmeticTask, n: int, rng: np.random.Generator, split: str, split_seed: int,
-                 test_fraction: float) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+def sample_pairs(
+    task: ArithmeticTask, n: int, rng: np.random.Generator, split: str, split_seed: int, test_fraction: float
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
     """``n`` operand pairs from one side of the split (rejection sampling, vectorised)."""
     if split not in ("train", "test"):
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
@@ -171,11 +173,17 @@ def _mixed_length_operands(task: ArithmeticTask, n: int, rng: np.random.Generato
     """Operands whose digit count is uniform on 1..len(str(high)), then uniform among numbers of that length."""
     digits = rng.integers(1, len(str(task.high)) + 1, size=n)
     low = np.where(digits == 1, 0, 10 ** (digits - 1))
-    return low + (rng.random(n) * (10 ** digits - low)).astype(np.int64)
+    return low + (rng.random(n) * (10**digits - low)).astype(np.int64)
 
 
-def split_pairs(task: ArithmeticTask, split: str, split_seed: int, test_fraction: float, max_pairs: int | None,
-                rng: np.random.Generator) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+def split_pairs(
+    task: ArithmeticTask,
+    split: str,
+    split_seed: int,
+    test_fraction: float,
+    max_pairs: int | None,
+    rng: np.random.Generator,
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
     """Ordered pairs of one side of the split: all of them when there are few, else ``max_pairs`` distinct ones."""
     want_test = split == "test"
     if task.n_problems <= 2_000_000:
@@ -194,8 +202,14 @@ def split_pairs(task: ArithmeticTask, split: str, split_seed: int, test_fraction
     return a[keep], b[keep]
 
 
-def problem_lines(op: str, a: NDArray[np.int64], b: NDArray[np.int64], answers: NDArray[np.int64] | None,
-                  reverse: bool, reverse_operands: bool = False) -> list[str]:
+def problem_lines(
+    op: str,
+    a: NDArray[np.int64],
+    b: NDArray[np.int64],
+    answers: NDArray[np.int64] | None,
+    reverse: bool,
+    reverse_operands: bool = False,
+) -> list[str]:
     """``a<op>b=`` lines, solved (answer, then EOS) when ``answers`` is given; answers (and, with
     ``reverse_operands``, operands) written least-significant digit first when ``reverse``."""
     r = reverse and reverse_operands
@@ -205,11 +219,23 @@ def problem_lines(op: str, a: NDArray[np.int64], b: NDArray[np.int64], answers: 
     return [f"{q}{written(str(v), reverse)}{EOS}" for q, v in zip(ops, answers.tolist())]
 
 
-def few_shot_prompts(op: str, meaning: str, a: NDArray[np.int64], b: NDArray[np.int64], shots_a: NDArray[np.int64],
-                     shots_b: NDArray[np.int64], reverse: bool, reverse_operands: bool = False) -> list[str]:
+def few_shot_prompts(
+    op: str,
+    meaning: str,
+    a: NDArray[np.int64],
+    b: NDArray[np.int64],
+    shots_a: NDArray[np.int64],
+    shots_b: NDArray[np.int64],
+    reverse: bool,
+    reverse_operands: bool = False,
+) -> list[str]:
     """BOS, ``N_SHOTS`` solved examples under ``meaning`` (shots_* of shape (n, N_SHOTS)), then the open query."""
-    solved = [problem_lines(op, shots_a[:, k], shots_b[:, k], apply(meaning, shots_a[:, k], shots_b[:, k]), reverse,
-                            reverse_operands) for k in range(shots_a.shape[1])]
+    solved = [
+        problem_lines(
+            op, shots_a[:, k], shots_b[:, k], apply(meaning, shots_a[:, k], shots_b[:, k]), reverse, reverse_operands
+        )
+        for k in range(shots_a.shape[1])
+    ]
     queries = problem_lines(op, a, b, None, reverse, reverse_operands)
     return [BOS + "".join(s[i] for s in solved) + queries[i] for i in range(len(queries))]
 
@@ -243,9 +269,16 @@ def answer_mask(ids: NDArray[np.int64]) -> NDArray[np.bool_]:
     return mask
 
 
-def training_documents(task: ArithmeticTask, n_docs: int, rng: np.random.Generator, split_seed: int,
-                       test_fraction: float, reverse: bool, meanings: tuple[str, ...] | None = None,
-                       reverse_operands: bool = False) -> list[str]:
+def training_documents(
+    task: ArithmeticTask,
+    n_docs: int,
+    rng: np.random.Generator,
+    split_seed: int,
+    test_fraction: float,
+    reverse: bool,
+    meanings: tuple[str, ...] | None = None,
+    reverse_operands: bool = False,
+) -> list[str]:
     """Documents of BOS and three solved train-split problems of ``task``.
 
     With ``meanings``, each document draws one meaning from them and applies it to all three problems (a
@@ -265,8 +298,15 @@ def training_documents(task: ArithmeticTask, n_docs: int, rng: np.random.Generat
     return [BOS + lines[0][i] + lines[1][i] + lines[2][i] for i in range(n)]
 
 
-def redefined_test_set(name: str, n: int, rng: np.random.Generator, split_seed: int, test_fraction: float,
-                       reverse: bool, reverse_operands: bool = False) -> dict[str, object]:
+def redefined_test_set(
+    name: str,
+    n: int,
+    rng: np.random.Generator,
+    split_seed: int,
+    test_fraction: float,
+    reverse: bool,
+    reverse_operands: bool = False,
+) -> dict[str, object]:
     """Held-out problems whose two shots and query give an operator the meaning ``REDEFINITIONS[name]`` names.
 
     Returns columns for ``evaluate.score_problems`` (target = the in-context answer) plus ``prior_target``, the
@@ -278,8 +318,16 @@ def redefined_test_set(name: str, n: int, rng: np.random.Generator, split_seed: 
     task = get_task(task_name)
     a, b = sample_pairs(task, n, rng, "test", split_seed, test_fraction)
     sa, sb = sample_pairs(task, N_SHOTS * n, rng, "train", split_seed, test_fraction)
-    prompts = few_shot_prompts(task.op, meaning, a, b, sa.reshape(n, N_SHOTS), sb.reshape(n, N_SHOTS), reverse,
-                               reverse_operands)
+    prompts = few_shot_prompts(
+        task.op, meaning, a, b, sa.reshape(n, N_SHOTS), sb.reshape(n, N_SHOTS), reverse, reverse_operands
+    )
     target = [str(v) for v in apply(meaning, a, b).tolist()]
-    return {"task": name, "a": a, "b": b, "prompt": prompts, "target": target,
-            "prior_target": [str(v) for v in task.answer(a, b).tolist()], "target_length": [len(t) for t in target]}
+    return {
+        "task": name,
+        "a": a,
+        "b": b,
+        "prompt": prompts,
+        "target": target,
+        "prior_target": [str(v) for v in task.answer(a, b).tolist()],
+        "target_length": [len(t) for t in target],
+    }

@@ -42,20 +42,29 @@ def training_batches(cfg: FamilyConfig, seed: int) -> list[np.ndarray]:
     gen = rng(seed)
     docs: list[str] = []
     redefined = [k for k in _kinds() if k.startswith("redefined")]
-    for kind, (task_name, meanings) in _kinds().items():
+    for _kind, (task_name, meanings) in _kinds().items():
         share = cfg.mix.get(task_name, 0.0) if meanings is None else cfg.mix["redefined"] / len(redefined)
         if share <= 0:
             continue
         task = ar.get_task(task_name)
-        pilot = ar.training_documents(task, 256, rng(seed + 10_000), cfg.split_seed, cfg.test_fraction, cfg.reverse,
-                                      meanings, cfg.reverse_operands)
+        pilot = ar.training_documents(
+            task,
+            256,
+            rng(seed + 10_000),
+            cfg.split_seed,
+            cfg.test_fraction,
+            cfg.reverse,
+            meanings,
+            cfg.reverse_operands,
+        )
         n_docs = max(cfg.batch_size, int(round(share * cfg.train_tokens / np.mean([len(d) for d in pilot]))))
-        docs += ar.training_documents(task, n_docs, gen, cfg.split_seed, cfg.test_fraction, cfg.reverse, meanings,
-                                      cfg.reverse_operands)
+        docs += ar.training_documents(
+            task, n_docs, gen, cfg.split_seed, cfg.test_fraction, cfg.reverse, meanings, cfg.reverse_operands
+        )
     order = gen.permutation(len(docs))
     batches = []
     for i in range(0, len(order), cfg.batch_size):
-        ids = ar.pack([docs[j] for j in order[i:i + cfg.batch_size]]).astype(np.uint8)
+        ids = ar.pack([docs[j] for j in order[i : i + cfg.batch_size]]).astype(np.uint8)
         if ids.shape[1] > cfg.block_size + 1:
             raise ValueError(f"documents of {ids.shape[1]} tokens exceed block_size {cfg.block_size}")
         batches.append(ids)
@@ -79,8 +88,18 @@ def build_model(spec: ModelSpec, cfg: FamilyConfig, seed: int) -> GPT:
     torch.manual_seed(seed)
     breaks = (ar.BOS_ID, ar.EOS_ID) if cfg.positions == "line" else ()
     digits = tuple(ar.TOKEN_ID[d] for d in "0123456789") if cfg.abacus else ()
-    return GPT(GPTConfig(len(ar.VOCAB), cfg.block_size, spec.n_layer, spec.d_model, spec.n_head, breaks,
-                         rotary=cfg.positions == "rotary", digit_ids=digits))
+    return GPT(
+        GPTConfig(
+            len(ar.VOCAB),
+            cfg.block_size,
+            spec.n_layer,
+            spec.d_model,
+            spec.n_head,
+            breaks,
+            rotary=cfg.positions == "rotary",
+            digit_ids=digits,
+        )
+    )
 
 
 def configure_device(device: str) -> None:
@@ -97,10 +116,15 @@ def autocast(device: str) -> contextlib.AbstractContextManager:
     return contextlib.nullcontext()
 
 
-def train_shard(spec: ModelSpec, cfg: FamilyConfig, seed: int, device: str = "cpu",
-                checkpoint_dir: Path | None = None,
-                on_checkpoint: Callable[[GPT, int, int], None] | None = None,
-                progress: bool = True) -> tuple[GPT, pd.DataFrame, dict]:
+def train_shard(
+    spec: ModelSpec,
+    cfg: FamilyConfig,
+    seed: int,
+    device: str = "cpu",
+    checkpoint_dir: Path | None = None,
+    on_checkpoint: Callable[[GPT, int, int], None] | None = None,
+    progress: bool = True,
+) -> tuple[GPT, pd.DataFrame, dict]:
     """Train one (size, seed); returns the model, its loss log and a summary row.
 
     ``on_checkpoint(model, step, tokens)`` runs at every log-spaced step (the model in eval mode, then back).
@@ -110,8 +134,11 @@ def train_shard(spec: ModelSpec, cfg: FamilyConfig, seed: int, device: str = "cp
     model = build_model(spec, cfg, seed).to(device)
     decay = [p for p in model.parameters() if p.dim() >= 2]
     no_decay = [p for p in model.parameters() if p.dim() < 2]
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay},
-                             {"params": no_decay, "weight_decay": 0.0}], lr=spec.lr, betas=(0.9, 0.95))
+    opt = torch.optim.AdamW(
+        [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
+        lr=spec.lr,
+        betas=(0.9, 0.95),
+    )
     total = len(batches)
     saves = set(checkpoint_steps(total, cfg.n_checkpoints))
     rows, tokens_seen, positions, flops, window = [], 0, 0, 0.0, []
@@ -140,25 +167,48 @@ def train_shard(spec: ModelSpec, cfg: FamilyConfig, seed: int, device: str = "cp
         window.append(loss.item())
         done = step + 1
         if done in saves or done % 100 == 0:
-            rows.append({"model": spec.name, "seed": seed, "step": done, "tokens": tokens_seen,
-                         "loss": float(np.mean(window)), "lr": opt.param_groups[0]["lr"],
-                         "seconds": time.perf_counter() - start - eval_seconds})
+            rows.append(
+                {
+                    "model": spec.name,
+                    "seed": seed,
+                    "step": done,
+                    "tokens": tokens_seen,
+                    "loss": float(np.mean(window)),
+                    "lr": opt.param_groups[0]["lr"],
+                    "seconds": time.perf_counter() - start - eval_seconds,
+                }
+            )
             window = []
             bar.set_postfix(loss=f"{rows[-1]['loss']:.3f}")
         if done in saves:
             if checkpoint_dir is not None:
                 checkpoint_dir.mkdir(parents=True, exist_ok=True)
-                torch.save({"step": done, "tokens": tokens_seen, "state_dict": model.state_dict()},
-                           checkpoint_dir / f"step_{done:06d}.pt")
+                torch.save(
+                    {"step": done, "tokens": tokens_seen, "state_dict": model.state_dict()},
+                    checkpoint_dir / f"step_{done:06d}.pt",
+                )
             if on_checkpoint is not None:
                 t0 = time.perf_counter()
                 on_checkpoint(model.eval(), done, tokens_seen)
                 model.train()
                 eval_seconds += time.perf_counter() - t0
     seconds = time.perf_counter() - start - eval_seconds
-    summary = {"model": spec.name, "seed": seed, "n_layer": spec.n_layer, "d_model": spec.d_model,
-               "n_head": spec.n_head, "lr": spec.lr, "n_params": model.n_params(),
-               "n_params_total": model.n_params(False), "steps": total, "train_tokens": tokens_seen,
-               "train_seconds": seconds, "tokens_per_second": positions / seconds, "flops_per_second": flops / seconds,
-               "final_loss": rows[-1]["loss"], "device": device, "torch_threads": torch.get_num_threads()}
+    summary = {
+        "model": spec.name,
+        "seed": seed,
+        "n_layer": spec.n_layer,
+        "d_model": spec.d_model,
+        "n_head": spec.n_head,
+        "lr": spec.lr,
+        "n_params": model.n_params(),
+        "n_params_total": model.n_params(False),
+        "steps": total,
+        "train_tokens": tokens_seen,
+        "train_seconds": seconds,
+        "tokens_per_second": positions / seconds,
+        "flops_per_second": flops / seconds,
+        "final_loss": rows[-1]["loss"],
+        "device": device,
+        "torch_threads": torch.get_num_threads(),
+    }
     return model.eval(), pd.DataFrame(rows), summary

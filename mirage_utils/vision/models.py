@@ -24,10 +24,17 @@ class LeNet(nn.Module):
             raise ValueError(f"widths must be four positive integers (conv1, conv2, fc1, fc2), got {widths}")
         c1, c2, f1, f2 = widths
         self.features = nn.Sequential(
-            nn.Conv2d(1, c1, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(c1, c2, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+            nn.Conv2d(1, c1, 5, padding=2),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(c1, c2, 5),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Flatten(),
         )
-        self.head = nn.Sequential(nn.Linear(c2 * 25, f1), nn.ReLU(), nn.Linear(f1, f2), nn.ReLU(), nn.Linear(f2, n_classes))
+        self.head = nn.Sequential(
+            nn.Linear(c2 * 25, f1), nn.ReLU(), nn.Linear(f1, f2), nn.ReLU(), nn.Linear(f2, n_classes)
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(x))
@@ -60,14 +67,19 @@ class SequenceClassifier(nn.Module):
             raise ValueError("need positive sizes with d_model divisible by n_head")
         c = max(4, d_model // 2)
         self.embed_image = nn.Sequential(
-            nn.Conv2d(1, c, 3, stride=2, padding=1), nn.GELU(),
-            nn.Conv2d(c, c, 3, stride=2, padding=1), nn.GELU(),
-            nn.AdaptiveAvgPool2d(3), nn.Flatten(), nn.Linear(9 * c, d_model),
+            nn.Conv2d(1, c, 3, stride=2, padding=1),
+            nn.GELU(),
+            nn.Conv2d(c, c, 3, stride=2, padding=1),
+            nn.GELU(),
+            nn.AdaptiveAvgPool2d(3),
+            nn.Flatten(),
+            nn.Linear(9 * c, d_model),
         )
         self.embed_label = nn.Embedding(n_classes, d_model)
         self.position = nn.Parameter(torch.zeros(2 * max_len, d_model))
-        layer = nn.TransformerEncoderLayer(d_model, n_head, 4 * d_model, dropout=0.0, activation="gelu",
-                                           batch_first=True, norm_first=True)
+        layer = nn.TransformerEncoderLayer(
+            d_model, n_head, 4 * d_model, dropout=0.0, activation="gelu", batch_first=True, norm_first=True
+        )
         self.blocks = nn.TransformerEncoder(layer, n_layer, enable_nested_tensor=False)
         self.norm = nn.LayerNorm(d_model)
         self.out = nn.Linear(d_model, n_classes)

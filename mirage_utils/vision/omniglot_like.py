@@ -152,8 +152,10 @@ class CharacterImages:
 def _font_path(font_dir: Path, name: str) -> Path:
     path = font_dir / name
     if not path.is_file():
-        raise DataFileError(f"font {path} is missing: install Debian's {FONT_PACKAGE} "
-                            f"(`apt-get install -y {FONT_PACKAGE}`) or pass font_dir=")
+        raise DataFileError(
+            f"font {path} is missing: install Debian's {FONT_PACKAGE} "
+            f"(`apt-get install -y {FONT_PACKAGE}`) or pass font_dir="
+        )
     return path
 
 
@@ -164,14 +166,14 @@ def _fit(ink: NDArray[np.float32]) -> NDArray[np.float32] | None:
     rows, cols = np.nonzero(ink > 0.1)
     if rows.size < 4:
         return None
-    crop = ink[rows.min(): rows.max() + 1, cols.min(): cols.max() + 1]
+    crop = ink[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1]
     h, w = crop.shape
     f = _BOX / max(h, w)
     nh, nw = max(1, round(h * f)), max(1, round(w * f))
     img = Image.fromarray(np.round(crop * 255).astype(np.uint8)).resize((nw, nh), Image.Resampling.LANCZOS)
     out = np.zeros((_CANVAS, _CANVAS), np.float32)
     top, left = (_CANVAS - nh) // 2, (_CANVAS - nw) // 2
-    out[top: top + nh, left: left + nw] = np.asarray(img, np.float32) / 255.0
+    out[top : top + nh, left : left + nw] = np.asarray(img, np.float32) / 255.0
     return out
 
 
@@ -250,8 +252,9 @@ def _exemplar(glyph: _Glyph, seed: int, index: int) -> NDArray[np.uint8]:
 
 def _candidates(script: Script, cmap: dict[int, str]) -> tuple[list[int], int]:
     """Code points of the script's letter categories that the font maps, and how many letters it lacks."""
-    letters = [cp for lo, hi in script.ranges for cp in range(lo, hi + 1)
-               if unicodedata.category(chr(cp)) in script.categories]
+    letters = [
+        cp for lo, hi in script.ranges for cp in range(lo, hi + 1) if unicodedata.category(chr(cp)) in script.categories
+    ]
     have = [cp for cp in letters if cp in cmap]
     return have, len(letters) - len(have)
 
@@ -263,8 +266,9 @@ def _evenly(items: list, n: int) -> list:
     return [items[i] for i in np.unique(np.round(np.linspace(0, len(items) - 1, n)).astype(int))]
 
 
-def _select(scripts: tuple[Script, ...], max_per_alphabet: int, font_dir: Path, duplicate_tol: float = 0.02
-            ) -> tuple[list[list[_Glyph]], dict[str, int]]:
+def _select(
+    scripts: tuple[Script, ...], max_per_alphabet: int, font_dir: Path, duplicate_tol: float = 0.02
+) -> tuple[list[list[_Glyph]], dict[str, int]]:
     """Per script, the glyphs kept: mapped by the font's cmap, of a letter category, not blank, not the font's
     .notdef "tofu" box, and not a near-copy (mean |difference| < ``duplicate_tol`` on the undistorted 28x28
     prototypes) of a glyph kept before, in this script or an earlier one. Large scripts are thinned evenly over code
@@ -287,8 +291,11 @@ def _select(scripts: tuple[Script, ...], max_per_alphabet: int, font_dir: Path, 
             path = _font_path(Path(font_dir), script.font)
             font = ImageFont.truetype(str(path), size=96, layout_engine=ImageFont.Layout.BASIC)
             tofu = _render(font, chr(0x10FFFD))  # a private-use code point no font maps: draws .notdef
-            fonts[script.font] = (font, TTFont(str(path), lazy=True).getBestCmap(),
-                                  None if tofu is None else _downsample(tofu))
+            fonts[script.font] = (
+                font,
+                TTFont(str(path), lazy=True).getBestCmap(),
+                None if tofu is None else _downsample(tofu),
+            )
         font, cmap, tofu_proto = fonts[script.font]
         have, missing = _candidates(script, cmap)
         skipped["not in font"] += missing
@@ -352,18 +359,30 @@ def _versions() -> dict[str, str]:
     from PIL import features
 
     try:
-        noto = subprocess.run(["dpkg-query", "-W", "-f=${Version}", FONT_PACKAGE], capture_output=True, text=True,
-                              check=True).stdout.strip()
+        noto = subprocess.run(
+            ["dpkg-query", "-W", "-f=${Version}", FONT_PACKAGE], capture_output=True, text=True, check=True
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         noto = "unknown (dpkg-query unavailable or package not installed)"
-    return {FONT_PACKAGE: noto, "Pillow": PIL.__version__, "FreeType": str(features.version("freetype2")),
-            "numpy": np.__version__, "scipy": scipy.__version__, "fonttools": fonttools_version,
-            "unicodedata (Unicode)": unicodedata.unidata_version}
+    return {
+        FONT_PACKAGE: noto,
+        "Pillow": PIL.__version__,
+        "FreeType": str(features.version("freetype2")),
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "fonttools": fonttools_version,
+        "unicodedata (Unicode)": unicodedata.unidata_version,
+    }
 
 
-def build(out_dir: Path = DEFAULT_DIR, seed: int = SEED, scripts: tuple[Script, ...] = SCRIPTS,
-          exemplars: int = EXEMPLARS, max_per_alphabet: int = MAX_PER_ALPHABET, font_dir: Path = FONT_DIR
-          ) -> dict[str, Path]:
+def build(
+    out_dir: Path = DEFAULT_DIR,
+    seed: int = SEED,
+    scripts: tuple[Script, ...] = SCRIPTS,
+    exemplars: int = EXEMPLARS,
+    max_per_alphabet: int = MAX_PER_ALPHABET,
+    font_dir: Path = FONT_DIR,
+) -> dict[str, Path]:
     """Render the substitute into ``out_dir``: ``omniglot_like.npz``, ``manifest.json`` and ``SHA256SUMS``.
 
     Alphabets are split into background and evaluation sets (60/40 like Omniglot's 30/20) by a seeded shuffle. The
@@ -390,10 +409,14 @@ def build(out_dir: Path = DEFAULT_DIR, seed: int = SEED, scripts: tuple[Script, 
             for k in range(exemplars):
                 images[i] = _exemplar(glyph, seed, k)
                 i += 1
-    arrays = {"images": images,
-              "character": np.repeat(np.arange(len(code_points)), exemplars).astype(np.int16),
-              "exemplar": np.tile(np.arange(exemplars), len(code_points)).astype(np.uint8),
-              "character_alphabet": char_alphabet, "code_point": code_points, "alphabet_background": background}
+    arrays = {
+        "images": images,
+        "character": np.repeat(np.arange(len(code_points)), exemplars).astype(np.int16),
+        "exemplar": np.tile(np.arange(exemplars), len(code_points)).astype(np.uint8),
+        "character_alphabet": char_alphabet,
+        "code_point": code_points,
+        "alphabet_background": background,
+    }
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     array_path = out_dir / ARRAY_FILE
@@ -404,26 +427,41 @@ def build(out_dir: Path = DEFAULT_DIR, seed: int = SEED, scripts: tuple[Script, 
         "name": SUBSTITUTE_NAME,
         "what": f"letters rendered from Noto fonts, each drawn {exemplars} ways by seeded distortions; not handwriting",
         "command": "python -m mirage_utils datasets omniglot-like",
-        "seed": seed, "image_size": SIZE, "exemplars_per_character": exemplars,
-        "max_characters_per_alphabet": max_per_alphabet, "background_fraction": BACKGROUND_FRACTION,
+        "seed": seed,
+        "image_size": SIZE,
+        "exemplars_per_character": exemplars,
+        "max_characters_per_alphabet": max_per_alphabet,
+        "background_fraction": BACKGROUND_FRACTION,
         "ink": "uint8, 255 = ink, 0 = background (like MNIST)",
-        "distortions": {"affine": "rotation +-12 deg, shear +-0.25, scale x0.89-1.08 per axis, shift +-1.5 px",
-                        "elastic": "5x5 random displacements (sd 1.5 px) spread by a Gaussian basis",
-                        "stroke": "pen width normalised to ~2.2 px, then -0.4 to +0.5 px",
-                        "noise": "ink intensity x0.75-1.0, Poisson(2) speckles of 0.2-0.6"},
-        "counts": {"alphabets": n_alpha, "background_alphabets": int(background.sum()),
-                   "characters": int(len(code_points)), "images": int(len(images)),
-                   "background_characters": int(background[char_alphabet].sum())},
+        "distortions": {
+            "affine": "rotation +-12 deg, shear +-0.25, scale x0.89-1.08 per axis, shift +-1.5 px",
+            "elastic": "5x5 random displacements (sd 1.5 px) spread by a Gaussian basis",
+            "stroke": "pen width normalised to ~2.2 px, then -0.4 to +0.5 px",
+            "noise": "ink intensity x0.75-1.0, Poisson(2) speckles of 0.2-0.6",
+        },
+        "counts": {
+            "alphabets": n_alpha,
+            "background_alphabets": int(background.sum()),
+            "characters": int(len(code_points)),
+            "images": int(len(images)),
+            "background_characters": int(background[char_alphabet].sum()),
+        },
         "skipped_candidates": skipped,
         "scripts_without_characters": [s.name for s, g in zip(scripts, chosen) if not g],
         "packages": _versions(),
         "fonts": {f: sha256_of(Path(font_dir) / f) for f in fonts},
-        "alphabets": [{"id": a, "name": s.name, "font": s.font,
-                       "split": "background" if background[a] else "evaluation",
-                       "characters": [f"U+{g.code_point:04X} {unicodedata.name(chr(g.code_point), '')}"
-                                      for g in glyphs]}
-                      for a, (s, glyphs) in enumerate(used)],
-        "array_file": ARRAY_FILE, "array_sha256": sha256_of(array_path),
+        "alphabets": [
+            {
+                "id": a,
+                "name": s.name,
+                "font": s.font,
+                "split": "background" if background[a] else "evaluation",
+                "characters": [f"U+{g.code_point:04X} {unicodedata.name(chr(g.code_point), '')}" for g in glyphs],
+            }
+            for a, (s, glyphs) in enumerate(used)
+        ],
+        "array_file": ARRAY_FILE,
+        "array_sha256": sha256_of(array_path),
     }
     manifest_path = out_dir / MANIFEST_FILE
     _write(manifest_path, (json.dumps(manifest, indent=1, ensure_ascii=False) + "\n").encode("utf-8"))
@@ -439,13 +477,17 @@ def read(folder: Path, split: str = "background") -> CharacterImages:
     folder = Path(folder)
     manifest_path, array_path = folder / MANIFEST_FILE, folder / ARRAY_FILE
     if not manifest_path.is_file() or not array_path.is_file():
-        raise DataFileError(f"no Omniglot-like build in {folder}: run `python -m mirage_utils datasets omniglot-like"
-                            f" --out {folder}` (needs Debian's {FONT_PACKAGE})")
+        raise DataFileError(
+            f"no Omniglot-like build in {folder}: run `python -m mirage_utils datasets omniglot-like"
+            f" --out {folder}` (needs Debian's {FONT_PACKAGE})"
+        )
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     actual = sha256_of(array_path)
     if actual != manifest["array_sha256"]:
-        raise DataFileError(f"{array_path} has SHA-256 {actual}, but its manifest says {manifest['array_sha256']}: "
-                            "rebuild it with `python -m mirage_utils datasets omniglot-like`")
+        raise DataFileError(
+            f"{array_path} has SHA-256 {actual}, but its manifest says {manifest['array_sha256']}: "
+            "rebuild it with `python -m mirage_utils datasets omniglot-like`"
+        )
     with np.load(array_path, allow_pickle=False) as z:
         a = {k: z[k] for k in z.files}
     char_alphabet = a["character_alphabet"].astype(np.int64)
@@ -453,9 +495,16 @@ def read(folder: Path, split: str = "background") -> CharacterImages:
     in_background = a["alphabet_background"][alphabet]
     keep = np.ones(len(alphabet), bool) if split == "all" else in_background == (split == "background")
     names = tuple(c for entry in manifest["alphabets"] for c in entry["characters"])
-    return CharacterImages(a["images"][keep], a["character"][keep].astype(np.int64), alphabet[keep],
-                           a["exemplar"][keep].astype(np.int64), names,
-                           tuple(entry["name"] for entry in manifest["alphabets"]), manifest["name"], split)
+    return CharacterImages(
+        a["images"][keep],
+        a["character"][keep].astype(np.int64),
+        alphabet[keep],
+        a["exemplar"][keep].astype(np.int64),
+        names,
+        tuple(entry["name"] for entry in manifest["alphabets"]),
+        manifest["name"],
+        split,
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -479,8 +528,10 @@ def load_omniglot(root: Path, split: str = "background") -> CharacterImages:
     wanted = ("background", "evaluation") if split == "all" else (split,)
     missing = [str(folders[s]) for s in wanted if not folders[s].is_dir()]
     if missing:
-        raise DataFileError(f"Omniglot folder(s) missing: {missing}; expected torchvision's layout "
-                            f"{root}/images_background/<alphabet>/<character>/*.png (and images_evaluation)")
+        raise DataFileError(
+            f"Omniglot folder(s) missing: {missing}; expected torchvision's layout "
+            f"{root}/images_background/<alphabet>/<character>/*.png (and images_evaluation)"
+        )
     xs, chars, alphas, drawers, char_names, alpha_names = [], [], [], [], [], []
     for s in ("background", "evaluation"):
         if not folders[s].is_dir():
@@ -500,9 +551,17 @@ def load_omniglot(root: Path, split: str = "background") -> CharacterImages:
                     drawers.append(int(m.group(1)) - 1 if m else j)
     if not xs:
         raise DataFileError(f"no PNG images under {[str(folders[s]) for s in wanted]}")
-    as_int = lambda v: np.asarray(v, np.int64)  # noqa: E731
-    return CharacterImages(np.stack(xs), as_int(chars), as_int(alphas), as_int(drawers), tuple(char_names),
-                           tuple(alpha_names), OMNIGLOT_NAME, split)
+    as_int = lambda v: np.asarray(v, np.int64)
+    return CharacterImages(
+        np.stack(xs),
+        as_int(chars),
+        as_int(alphas),
+        as_int(drawers),
+        tuple(char_names),
+        tuple(alpha_names),
+        OMNIGLOT_NAME,
+        split,
+    )
 
 
 def omniglot_root() -> Path | None:

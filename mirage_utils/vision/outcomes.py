@@ -36,8 +36,10 @@ def correct_by_size(predictions: pd.DataFrame, family: str) -> dict[int, NDArray
     if "label" not in predictions.columns:
         raise ValueError("the predictions table needs a 'label' column")
     label = predictions["label"].to_numpy()
-    return {k: np.column_stack([predictions[c].to_numpy() == label for c in cols])
-            for k, cols in run_columns(predictions, family).items()}
+    return {
+        k: np.column_stack([predictions[c].to_numpy() == label for c in cols])
+        for k, cols in run_columns(predictions, family).items()
+    }
 
 
 def subset_outcomes(correct: NDArray[np.bool_], k: int, seed: int = 0, by_run: bool = False) -> NDArray[np.float64]:
@@ -81,8 +83,9 @@ def beats_independence(curve: Curve, prediction: ArrayLike) -> NDArray[np.bool_]
     return curve.lo > pred
 
 
-def sequence_outcomes(predictions: pd.DataFrame, length: int, family: str = "sequence", by_run: bool = False
-                      ) -> dict[int, NDArray]:
+def sequence_outcomes(
+    predictions: pd.DataFrame, length: int, family: str = "sequence", by_run: bool = False
+) -> dict[int, NDArray]:
     """Size index -> per (sequence, seed) 1 if the first ``length`` images of the test sequence are all right
     (pooled over seeds, or with ``by_run`` a (n_sequences, n_runs) matrix)."""
     if not {"sequence", "position", "label"} <= set(predictions.columns):
@@ -137,8 +140,9 @@ def per_run(table: pd.DataFrame, family: str, runs: pd.DataFrame) -> pd.DataFram
     return out.assign(params=out["size_index"].map(params))
 
 
-def monotone_within_noise(per_run_table: pd.DataFrame, metric: str, higher_is_better: bool = True,
-                          z: float = 2.0) -> pd.DataFrame:
+def monotone_within_noise(
+    per_run_table: pd.DataFrame, metric: str, higher_is_better: bool = True, z: float = 2.0
+) -> pd.DataFrame:
     """Each step to the next size: change of the seed-mean and whether it is >= -z standard errors of that change
     (i.e. no step gets worse by more than seed noise explains)."""
     g = per_run_table.groupby("size_index")[metric].agg(["mean", "std", "count"]).sort_index()
@@ -146,8 +150,15 @@ def monotone_within_noise(per_run_table: pd.DataFrame, metric: str, higher_is_be
     sign = 1.0 if higher_is_better else -1.0
     change = sign * g["mean"].diff().iloc[1:]
     noise = np.sqrt(se.iloc[1:].to_numpy() ** 2 + se.iloc[:-1].to_numpy() ** 2)
-    return pd.DataFrame({"from size": g.index[:-1], "to size": g.index[1:], "improvement": change.to_numpy(),
-                         "seed noise (1 se)": noise, "ok": change.to_numpy() >= -z * noise})
+    return pd.DataFrame(
+        {
+            "from size": g.index[:-1],
+            "to size": g.index[1:],
+            "improvement": change.to_numpy(),
+            "seed noise (1 se)": noise,
+            "ok": change.to_numpy() >= -z * noise,
+        }
+    )
 
 
 def independent_subset_prediction(per_run_table: pd.DataFrame, k: int) -> NDArray[np.float64]:

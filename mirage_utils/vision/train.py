@@ -19,10 +19,10 @@ import torch
 from torch.nn import functional as F
 from tqdm import tqdm  # console bars: tqdm.auto warns in kernels without ipywidgets
 
-from . import data as im
 from ..data import REPO_ROOT
-from .models import LeNet, SequenceClassifier, ShallowAutoencoder, n_params
 from ..seeding import rng, torch_generator
+from . import data as im
+from .models import LeNet, SequenceClassifier, ShallowAutoencoder, n_params
 
 ARTIFACTS = REPO_ROOT / "data" / "artifacts" / "vision"
 FAMILIES = ("lenet", "autoencoder", "sequence")
@@ -55,7 +55,7 @@ class VisionConfig:
     extra: dict = field(default_factory=dict)
 
     @staticmethod
-    def from_dict(d: dict) -> "VisionConfig":
+    def from_dict(d: dict) -> VisionConfig:
         d = dict(d)
         for key in ("seeds", "ae_bottlenecks"):
             d[key] = tuple(d[key])
@@ -64,7 +64,7 @@ class VisionConfig:
         return VisionConfig(**d)
 
     @staticmethod
-    def load(path: Path) -> "VisionConfig":
+    def load(path: Path) -> VisionConfig:
         return VisionConfig.from_dict(json.loads(Path(path).read_text()))
 
     def to_dict(self) -> dict:
@@ -77,7 +77,9 @@ def run_name(family: str, index: int, seed: int) -> str:
 
 
 def _cosine(opt: torch.optim.Optimizer, total: int) -> torch.optim.lr_scheduler.LambdaLR:
-    return torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(s, total) / total)))
+    return torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(s, total) / total))
+    )
 
 
 def _batches(n: int, batch: int, steps: int, seed: int) -> list[np.ndarray]:
@@ -106,14 +108,32 @@ def _train(model: torch.nn.Module, loss_fn, n: int, batch: int, steps: int, lr: 
         opt.step()
         sched.step()
         losses.append(loss.item())
-    return float(np.mean(losses[-max(1, steps // 20):]))
+    return float(np.mean(losses[-max(1, steps // 20) :]))
 
 
-def _record(family: str, index: int, seed: int, size: str, model: torch.nn.Module, steps: int, loss: float,
-            seconds: float, dataset: str) -> dict:
-    return {"family": family, "model": f"{family}-{index}", "size_index": index, "size": size, "seed": seed,
-            "params": n_params(model), "steps": steps, "final_train_loss": loss, "train_seconds": round(seconds, 2),
-            "dataset": dataset}
+def _record(
+    family: str,
+    index: int,
+    seed: int,
+    size: str,
+    model: torch.nn.Module,
+    steps: int,
+    loss: float,
+    seconds: float,
+    dataset: str,
+) -> dict:
+    return {
+        "family": family,
+        "model": f"{family}-{index}",
+        "size_index": index,
+        "size": size,
+        "seed": seed,
+        "params": n_params(model),
+        "steps": steps,
+        "final_train_loss": loss,
+        "train_seconds": round(seconds, 2),
+        "dataset": dataset,
+    }
 
 
 def run_lenet(cfg: VisionConfig, progress: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -127,13 +147,25 @@ def run_lenet(cfg: VisionConfig, progress: bool = True) -> tuple[pd.DataFrame, p
         torch.manual_seed(seed)
         model = LeNet(widths)
         t0 = time.perf_counter()
-        loss = _train(model, lambda idx: F.cross_entropy(model(xtr[idx]), ytr[idx]), len(ytr), cfg.batch_size,
-                      steps, cfg.lenet_lr, seed)
+        loss = _train(
+            model,
+            lambda idx: F.cross_entropy(model(xtr[idx]), ytr[idx]),  # noqa: B023 (called in this iteration)
+            len(ytr),
+            cfg.batch_size,
+            steps,
+            cfg.lenet_lr,
+            seed,
+        )
         model.eval()
         with torch.no_grad():
-            preds[run_name("lenet", i, seed)] = torch.cat([model(b).argmax(1) for b in xte.split(1000)]).numpy().astype(np.int8)
-        runs.append(_record("lenet", i, seed, "x".join(map(str, widths)), model, steps, loss,
-                            time.perf_counter() - t0, train.name))
+            preds[run_name("lenet", i, seed)] = (
+                torch.cat([model(b).argmax(1) for b in xte.split(1000)]).numpy().astype(np.int8)
+            )
+        runs.append(
+            _record(
+                "lenet", i, seed, "x".join(map(str, widths)), model, steps, loss, time.perf_counter() - t0, train.name
+            )
+        )
     return pd.DataFrame(runs), pd.DataFrame(preds)
 
 
@@ -149,21 +181,34 @@ def run_autoencoder(cfg: VisionConfig, progress: bool = True) -> tuple[pd.DataFr
         torch.manual_seed(seed)
         model = ShallowAutoencoder(int(np.prod(xtr.shape[1:])), hidden)
         t0 = time.perf_counter()
-        loss = _train(model, lambda idx: F.mse_loss(model(xtr[idx]), xtr[idx]), len(xtr), cfg.batch_size, steps,
-                      cfg.ae_lr, seed)
+        loss = _train(
+            model,
+            lambda idx: F.mse_loss(model(xtr[idx]), xtr[idx]),  # noqa: B023 (called in this iteration)
+            len(xtr),
+            cfg.batch_size,
+            steps,
+            cfg.ae_lr,
+            seed,
+        )
         with torch.no_grad():
             err = torch.cat([((model(b) - b) ** 2).flatten(1).mean(1) for b in xte.split(1000)])
         errors[run_name("autoencoder", i, seed)] = err.numpy().astype(np.float32)
-        runs.append(_record("autoencoder", i, seed, str(hidden), model, steps, loss, time.perf_counter() - t0,
-                            train.name))
+        runs.append(
+            _record("autoencoder", i, seed, str(hidden), model, steps, loss, time.perf_counter() - t0, train.name)
+        )
     return pd.DataFrame(runs), pd.DataFrame(errors)
 
 
 def sequence_batches(split: im.ImageSplit, n_sequences: int, length: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Index array (n_sequences, length) into ``split``: i.i.d. images, each test image used at most once if possible."""
+    """Index array (n_sequences, length) into ``split``: i.i.d. images, each test image used at most once if
+    possible."""
     gen = rng(seed)
     n = len(split.y)
-    idx = gen.permutation(n)[: n_sequences * length] if n >= n_sequences * length else gen.integers(0, n, n_sequences * length)
+    idx = (
+        gen.permutation(n)[: n_sequences * length]
+        if n >= n_sequences * length
+        else gen.integers(0, n, n_sequences * length)
+    )
     idx = idx.reshape(n_sequences, length)
     return idx, split.y[idx]
 
@@ -174,8 +219,11 @@ def run_sequence(cfg: VisionConfig, progress: bool = True) -> tuple[pd.DataFrame
     n_classes = int(max(train.y.max(), test.y.max())) + 1
     xtr, ytr, xte = torch.from_numpy(train.x), torch.from_numpy(train.y), torch.from_numpy(test.x)
     test_idx, test_y = sequence_batches(test, cfg.seq_test_sequences, cfg.seq_len, seed=99)
-    table = {"sequence": np.repeat(np.arange(len(test_idx)), cfg.seq_len),
-             "position": np.tile(np.arange(1, cfg.seq_len + 1), len(test_idx)), "label": test_y.ravel().astype(np.int8)}
+    table = {
+        "sequence": np.repeat(np.arange(len(test_idx)), cfg.seq_len),
+        "position": np.tile(np.arange(1, cfg.seq_len + 1), len(test_idx)),
+        "label": test_y.ravel().astype(np.int8),
+    }
     runs = []
     jobs = [(i, m, s) for i, m in enumerate(cfg.seq_models) for s in cfg.seeds]
     for i, (d_model, n_layer, n_head), seed in tqdm(jobs, desc="Sequence transformer family", disable=not progress):
@@ -183,9 +231,9 @@ def run_sequence(cfg: VisionConfig, progress: bool = True) -> tuple[pd.DataFrame
         model = SequenceClassifier(n_classes, d_model, n_layer, n_head, cfg.seq_len)
         gen = torch_generator(seed)
 
-        def loss_fn(_: np.ndarray) -> torch.Tensor:
-            idx = torch.randint(0, len(ytr), (cfg.seq_batch, cfg.seq_len), generator=gen)
-            logits = model(xtr[idx], ytr[idx])
+        def loss_fn(_: np.ndarray) -> torch.Tensor:  # used within this iteration only
+            idx = torch.randint(0, len(ytr), (cfg.seq_batch, cfg.seq_len), generator=gen)  # noqa: B023
+            logits = model(xtr[idx], ytr[idx])  # noqa: B023
             return F.cross_entropy(logits.flatten(0, 1), ytr[idx].flatten())
 
         t0 = time.perf_counter()
@@ -195,18 +243,33 @@ def run_sequence(cfg: VisionConfig, progress: bool = True) -> tuple[pd.DataFrame
             ti, ty = torch.from_numpy(test_idx), torch.from_numpy(test_y)
             pred = torch.cat([model(xte[a], b).argmax(-1) for a, b in zip(ti.split(250), ty.split(250))])
         table[run_name("sequence", i, seed)] = pred.numpy().ravel().astype(np.int8)
-        runs.append(_record("sequence", i, seed, f"d{d_model}-l{n_layer}", model, cfg.seq_steps, loss,
-                            time.perf_counter() - t0, train.name))
+        runs.append(
+            _record(
+                "sequence",
+                i,
+                seed,
+                f"d{d_model}-l{n_layer}",
+                model,
+                cfg.seq_steps,
+                loss,
+                time.perf_counter() - t0,
+                train.name,
+            )
+        )
     return pd.DataFrame(runs), pd.DataFrame(table)
 
 
 RUNNERS = {"lenet": run_lenet, "autoencoder": run_autoencoder, "sequence": run_sequence}
-OUTCOME_FILES = {"lenet": "lenet_predictions.parquet", "autoencoder": "autoencoder_errors.parquet",
-                 "sequence": "sequence_predictions.parquet"}
+OUTCOME_FILES = {
+    "lenet": "lenet_predictions.parquet",
+    "autoencoder": "autoencoder_errors.parquet",
+    "sequence": "sequence_predictions.parquet",
+}
 
 
-def run_families(cfg: VisionConfig, out_dir: Path, families: tuple[str, ...] = FAMILIES, progress: bool = True
-                 ) -> dict[str, Path]:
+def run_families(
+    cfg: VisionConfig, out_dir: Path, families: tuple[str, ...] = FAMILIES, progress: bool = True
+) -> dict[str, Path]:
     """Train the chosen families and write ``runs_<family>.csv`` + the outcome table + ``config.json``."""
     unknown = set(families) - set(FAMILIES)
     if unknown:
@@ -227,8 +290,9 @@ def load_artifacts(out_dir: Path = ARTIFACTS / "family") -> dict[str, pd.DataFra
     """Runs and outcome tables of every family, keyed ``runs_<family>`` and ``<family>``."""
     missing = [f for fam in FAMILIES for f in (f"runs_{fam}.csv", OUTCOME_FILES[fam]) if not (out_dir / f).is_file()]
     if missing:
-        raise FileNotFoundError(f"missing vision artifacts in {out_dir}: {missing}; regenerate with "
-                                "`python -m mirage_utils vision run`")
+        raise FileNotFoundError(
+            f"missing vision artifacts in {out_dir}: {missing}; regenerate with `python -m mirage_utils vision run`"
+        )
     tables: dict[str, pd.DataFrame] = {}
     for fam in FAMILIES:
         tables[f"runs_{fam}"] = pd.read_csv(out_dir / f"runs_{fam}.csv")

@@ -1,0 +1,81 @@
+"""Lint the chapters' code the way ruff and a duplicate-code check see a package.
+
+Each notebooks/*.md chapter's code cells are extracted (jupytext) into one .py file in a temporary folder; ruff then
+checks them (pyflakes and pycodestyle rules at the column width the pages have, 88) and that they are formatted, and
+pylint's similarity checker looks for blocks of six or more lines shared between chapters or with the package.
+The hidden first cell (the Colab install, identical in every chapter by design, tests/test_notebooks.py) is left out
+of the duplicate check. Usage: python scripts/lint_chapters.py [--fix]  (--fix applies ruff format to the chapters).
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import jupytext
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+WIDTH = "88"
+# Cells run top to bottom, so an import may follow code (E402); the chapters' helpers may be small lambdas (E731).
+RUFF_RULES = ["--select", "E,F,W,I", "--ignore", "E402,E731", "--line-length", WIDTH]
+
+
+def extract(folder: Path, with_setup: bool) -> list[Path]:
+    """One .py per chapter holding its code cells in order (with or without the hidden install cell)."""
+    out = []
+    for md in sorted((ROOT / "notebooks").glob("*.md")):
+        cells = [c for c in jupytext.read(md).cells if c.cell_type == "code"]
+        if not with_setup:
+            cells = [c for c in cells if "remove-cell" not in c.metadata.get("tags", [])]
+        path = folder / f"{md.stem}.py"
+        path.write_text("\n\n# %%\n".join(c.source for c in cells) + "\n")
+        out.append(path)
+    return out
+
+
+def run(cmd: list[str]) -> int:
+    print("$", " ".join(cmd[:3]), "...", flush=True)
+    return subprocess.run(cmd, cwd=ROOT).returncode
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--fix", action="store_true", help="format the chapters' code cells with ruff (in place)")
+    args = parser.parse_args()
+    if args.fix:
+        for md in sorted((ROOT / "notebooks").glob("*.md")):
+            pipe = f"{BIN / 'ruff'} format --isolated --line-length {WIDTH} -"
+            subprocess.run([str(BIN / "jupytext"), "--quiet", "--pipe", pipe, str(md)], check=True)
+        return 0
+    failures = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        full, code_only = Path(tmp, "full"), Path(tmp, "code")
+        full.mkdir()
+        code_only.mkdir()
+        files = extract(full, with_setup=True)
+        failures += run([str(BIN / "ruff"), "check", "--isolated", *RUFF_RULES, *map(str, files)])
+        fmt = [str(BIN / "ruff"), "format", "--isolated", "--check", "--line-length", WIDTH, *map(str, files)]
+        failures += run(fmt)
+        similar = [
+            str(BIN / "pylint"),
+            "--disable=all",
+            "--enable=duplicate-code",
+            "--min-similarity-lines=6",
+            "--ignore-imports=yes",
+            "--ignore-docstrings=yes",
+            "--ignore-comments=yes",
+            "--score=no",
+            *map(str, extract(code_only, with_setup=False)),
+            str(ROOT / "mirage_utils"),
+        ]
+        failures += run(similar)
+    print("chapter lint:", "clean" if not failures else "FAILED (see above; `--fix` formats the code cells)")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
