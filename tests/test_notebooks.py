@@ -67,3 +67,12 @@ def test_first_code_cell_installs_only_when_needed(md):
     assert "remove-cell" in first.metadata.get("tags", []), md.name
     assert 'importlib.util.find_spec("mirage_utils") is None' in first.source, md.name
     assert f'REPO_URL = "{_repository_url()}"' in first.source, f"{md.name}: install URL differs from _config.yml"
+    assert "scripts/colab_setup.sh" in first.source and (ROOT / "scripts" / "colab_setup.sh").is_file(), md.name
+
+
+def test_the_install_cell_is_one_cell_shared_by_every_chapter():
+    """One setup for every chapter (the work lives in scripts/colab_setup.sh): the hidden first cells are identical."""
+    firsts = {md.name: next(c for c in jupytext.read(md).cells if c.cell_type == "code").source for md in CHAPTERS}
+    assert len(set(firsts.values())) == 1, sorted(firsts)
+    script = (ROOT / "scripts" / "colab_setup.sh").read_text()
+    assert 'pip install -q -e ".[train]"' in script and "datasets install" in script and "fonts-noto-core" in script
