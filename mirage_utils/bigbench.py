@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import pandas as pd
-from numpy.typing import ArrayLike
+from numpy.typing import ArrayLike, NDArray
 
 from . import data
 
@@ -312,6 +313,7 @@ def beyond_grid_null(
         )
     shapes = sorted({shape for _, shape in grids.values() if shape is not None})
     cuts = {}
+    shape: tuple[float, ...] | None
     for i, shape in enumerate(shapes):
         null = grid_null(10.0 ** np.asarray(shape), n_series, noise_to_rise, np.random.default_rng([seed, i]), floor)
         cuts[shape] = float(null[measure].quantile(quantile, interpolation="higher"))
@@ -374,7 +376,7 @@ def noise_to_rise(
         raise ValueError(f"series lacks columns {missing}")
     out = {}
     for key, g in series.dropna(subset=[x, y]).groupby(by, sort=True):
-        g = g.groupby(x, as_index=False)[y].mean().sort_values(x)
+        g = cast(pd.DataFrame, g.groupby(x, as_index=False)[y].mean()).sort_values(x)  # as_index=False: a frame
         if len(g) < min_sizes or not (g[x] > 0).all():
             continue
         u, v = np.log10(g[x].to_numpy(float)), g[y].to_numpy(float)
@@ -386,7 +388,7 @@ def noise_to_rise(
     return pd.Series(out, dtype=float, name="noise_to_rise")
 
 
-def beyond_null(scores: pd.DataFrame, null: pd.DataFrame, measure: str, quantile: float = 0.99) -> pd.Series:
+def beyond_null(scores: pd.DataFrame, null: pd.DataFrame, measure: str, quantile: float = 0.99) -> NDArray[np.bool_]:
     """Per real series (rows of ``scores`` with ``n_points`` and ``measure``): does its score exceed the
     ``quantile`` of null series with the same number of sizes? Lengths are never pooled (their tails differ)."""
     for table, cols in ((scores, ["n_points", measure]), (null, ["n_sizes", measure])):
@@ -416,7 +418,8 @@ def metric_enrichment(
         raise ValueError("both groups need at least one entry")
     k1, n1 = int(annotated.isin(metrics).sum()) + extra_hits, len(annotated) + extra_hits
     k2, n2 = int(others.isin(metrics).sum()), len(others)
-    odds, p = stats.fisher_exact([[k1, n1 - k1], [k2, n2 - k2]], alternative="greater")
+    # fisher_exact takes any 2x2 array-like; scipy-stubs ask for an array
+    odds, p = stats.fisher_exact(cast("NDArray[np.int64]", [[k1, n1 - k1], [k2, n2 - k2]]), alternative="greater")
     return {"annotated_share": k1 / n1, "other_share": k2 / n2, "odds_ratio": float(odds), "p": float(p)}
 
 

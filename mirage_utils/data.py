@@ -14,6 +14,7 @@ import os
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any, cast
 
 import pandas as pd
 
@@ -167,9 +168,9 @@ def path(key: str) -> Path:
     raise DataFileError(f"data file {key!r} not found. " + _how_to_get(key, entry))
 
 
-def read_csv(key: str, **kwargs) -> pd.DataFrame:
+def read_csv(key: str, **kwargs: Any) -> pd.DataFrame:
     """Read a registered CSV file (verified) with pandas."""
-    return pd.read_csv(path(key), **kwargs)
+    return cast(pd.DataFrame, pd.read_csv(path(key), **kwargs))
 
 
 def provenance(key: str) -> str:

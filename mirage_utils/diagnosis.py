@@ -32,7 +32,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict, cast
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -43,7 +43,25 @@ from .resolution import binomial_ci
 from .seeding import rng
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     import pandas as pd
+
+    # (mean, lo, hi) of one curve, as ``Curve.oriented`` returns them.
+    _Band = tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]
+
+    class _Found(TypedDict):
+        """The numbers :func:`diagnose` passes to every :class:`Diagnosis` once the onset is found."""
+
+        onset: int
+        precursor: float
+        precursor_lo: float
+        precursor_hi: float
+        total: float
+        fraction: float
+        total_lo: float
+        reversal: float
+
 
 VERDICTS = (
     "metric-induced",
@@ -173,7 +191,7 @@ def _step_signs(
     return (lo[i + 1] > hi[i]).astype(np.int64) - (hi[i + 1] < lo[i]).astype(np.int64)
 
 
-def _largest_discordant_move(discrete: tuple, continuous: tuple, last: int, threshold: float) -> float:
+def _largest_discordant_move(discrete: _Band, continuous: _Band, last: int, threshold: float) -> float:
     """Largest |change| of the continuous metric at a step up to model ``last`` where it moves against the discrete
     one: it falls (resolved, by more than ``threshold``) while the discrete does not, or rises so while the discrete
     falls resolvably. 0 when there is no such step."""
@@ -248,7 +266,7 @@ def diagnose(
         else 0.0
     )
     fraction = precursor / total if total > 0 else nan
-    found = dict(
+    found: _Found = dict(
         onset=onset,
         precursor=precursor,
         precursor_lo=lo,
@@ -379,7 +397,7 @@ def replicate_curves(
             Replicate(
                 "seeds",
                 kept,
-                counts.loc[kept].to_numpy(dtype=np.int64),
+                cast(NDArray[np.int64], counts.loc[kept].to_numpy(dtype=np.int64)),
                 mean_curve([g[discrete].to_numpy() for g in groups], True, confidence),
                 mean_curve([g[continuous].to_numpy() for g in groups], continuous_higher_is_better, confidence),
             )
@@ -480,7 +498,9 @@ def verdict_grid(
         for tol in tolerances:
             cols[(rise, tol)] = replicated_verdicts(replicate_table(cases, tol, min_rise, rise, min_effect, monotone))
     grid = pd.DataFrame(cols)
-    grid.columns = pd.MultiIndex.from_tuples(grid.columns, names=["onset rise", "tolerance"])
+    grid.columns = pd.MultiIndex.from_tuples(
+        cast("Iterable[tuple[float, float]]", grid.columns), names=["onset rise", "tolerance"]
+    )
     return grid
 
 

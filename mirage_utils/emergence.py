@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -61,7 +62,7 @@ def emergence_scores(x: ArrayLike, y: ArrayLike, higher_is_better: bool = True) 
     sign = np.sign(ys.argmax(axis=1) - ys.argmin(axis=1)).astype(np.float64)
     noise = np.sqrt(np.median(np.diff(ys, axis=1) ** 2, axis=1))
     with np.errstate(divide="ignore", invalid="ignore"):
-        score = sign * span / noise
+        score: NDArray[np.float64] = sign * span / noise
     score[span == 0] = 0.0
     return score
 
@@ -96,7 +97,9 @@ def emergence_table(df: pd.DataFrame, by: Sequence[str], x: str, y: str, higher_
     return pd.DataFrame(rows, columns=[*by, "n_points", "emergence_score"])
 
 
-def _oriented_log_curve(x: ArrayLike, y: ArrayLike, higher_is_better: bool) -> tuple[NDArray, NDArray]:
+def _oriented_log_curve(
+    x: ArrayLike, y: ArrayLike, higher_is_better: bool
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     xs, ys = as_float_array(x, "x"), as_float_array(y, "y")
     if xs.ndim != 1 or ys.ndim != 1 or xs.size != ys.size:
         raise ValueError("x and y must be 1-D arrays of the same length")
@@ -256,13 +259,13 @@ def sharper_share(
 
 
 def _noise_draws(
-    y: NDArray,
+    y: NDArray[np.float64],
     n_items: float | None,
     se: ArrayLike | None,
     n_draws: int,
     gen: np.random.Generator,
-    centre: NDArray | None = None,
-) -> NDArray:
+    centre: NDArray[np.float64] | None = None,
+) -> NDArray[np.float64]:
     """``n_draws`` curves around ``centre`` (default ``y``): binomial rates on ``n_items`` or Gaussian with ``se``."""
     if (n_items is None) == (se is None):
         raise ValueError("give exactly one of n_items (a proportion measured on n items) or se (standard errors)")
@@ -275,7 +278,7 @@ def _noise_draws(
         if centre is None:  # Jeffreys posterior of each point's true rate, y * n successes out of n
             return gen.beta(y * n_items + 0.5, (1 - y) * n_items + 0.5, size=(n_draws, y.size))
         return gen.binomial(int(round(n_items)), np.clip(mid, 0, 1), size=(n_draws, y.size)) / round(n_items)
-    sd = np.broadcast_to(as_float_array(se, "se"), y.shape)
+    sd = np.broadcast_to(as_float_array(cast(ArrayLike, se), "se"), y.shape)
     if np.any(sd < 0):
         raise ValueError("se must be >= 0")
     return mid + sd * gen.standard_normal((n_draws, y.size))
@@ -431,7 +434,9 @@ def line_null_test(
     )
 
 
-def reference_curves(x: ArrayLike, centre: float, widths: Sequence[float] = (0.5, 1.0, 2.0)) -> dict[str, NDArray]:
+def reference_curves(
+    x: ArrayLike, centre: float, widths: Sequence[float] = (0.5, 1.0, 2.0)
+) -> dict[str, NDArray[np.float64]]:
     """Known cases on sizes ``x``: a straight line in log10 N from 0 to 1, logistics in log10 N centred on
     ``centre`` (log10 N) that take ``w`` decades from 10% to 90% for each ``w`` in ``widths``, a 0/1 step at
     ``centre``, and a floor (0 up to ``centre``, then a straight rise)."""

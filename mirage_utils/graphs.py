@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from itertools import combinations
 from math import lgamma, log
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 import networkx as nx
 import numpy as np
@@ -25,6 +25,8 @@ from .scaling import crossing
 from .seeding import rng
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import pandas as pd
 
 
@@ -80,7 +82,8 @@ def giant_fraction_limit(c: ArrayLike) -> NDArray[np.float64]:
         raise ValueError("mean degree c must be non-negative")
     out = np.zeros_like(cc)
     above = cc > 1
-    out[above] = 1.0 + np.real(lambertw(-cc[above] * np.exp(-cc[above]))) / cc[above]
+    # scipy-stubs 1.17.1.5: lambertw's array overload omits the default of k, so a call without k matches none
+    out[above] = 1.0 + np.real(lambertw(-cc[above] * np.exp(-cc[above]))) / cc[above]  # type: ignore[call-overload]
     return out
 
 
@@ -95,7 +98,7 @@ def sample_giant_fractions(n: int, mean_degrees: ArrayLike, reps: int, seed: int
     )
 
 
-def densest_four_set_edges(graph: nx.Graph) -> int:
+def densest_four_set_edges(graph: nx.Graph[Any]) -> int:
     """Most edges induced on any 4 vertices (6 means a 4-clique): partial credit toward the K4 "ability"."""
     if graph.number_of_edges() == 0:
         return 0
@@ -105,7 +108,7 @@ def densest_four_set_edges(graph: nx.Graph) -> int:
     common = [len(adj[u] & adj[v]) for u, v in graph.edges]
     if max(common, default=0) >= 2:
         return 5  # an edge in two triangles: K4 minus one edge
-    triangle_vertices = {v for v, t in nx.triangles(graph).items() if t}
+    triangle_vertices = {v for v, t in cast(dict[Any, int], nx.triangles(graph)).items() if t}
     if any(len(adj[v]) >= 3 for v in triangle_vertices):
         return 4  # a triangle with a pendant edge
     if _has_four_cycle(adj):
@@ -115,8 +118,8 @@ def densest_four_set_edges(graph: nx.Graph) -> int:
     return 2 if graph.number_of_edges() >= 2 else 1
 
 
-def _has_four_cycle(adj: dict) -> bool:
-    seen: set[tuple] = set()
+def _has_four_cycle(adj: dict[Any, set[Any]]) -> bool:
+    seen: set[tuple[Any, Any]] = set()
     for _v, nbrs in adj.items():
         for a in nbrs:
             for b in nbrs:
@@ -127,11 +130,11 @@ def _has_four_cycle(adj: dict) -> bool:
     return False
 
 
-def _has_path_of_three_edges(graph: nx.Graph, adj: dict) -> bool:
+def _has_path_of_three_edges(graph: nx.Graph[Any], adj: dict[Any, set[Any]]) -> bool:
     return any(len(adj[u]) >= 2 and len(adj[v]) >= 2 for u, v in graph.edges)
 
 
-def count_diamonds_and_k4(graph: nx.Graph) -> tuple[int, int]:
+def count_diamonds_and_k4(graph: nx.Graph[Any]) -> tuple[int, int]:
     """Copies of the diamond (K4 minus an edge, not necessarily induced) and of K4 in a graph.
 
     A diamond is its spine edge plus two common neighbours of the spine's ends, so there are sum over edges of
@@ -195,7 +198,7 @@ def expected_copies(n: int, p: ArrayLike, h: Subgraph) -> NDArray[np.float64]:
     if np.any((pv < 0) | (pv > 1)):
         raise ValueError("p must be in [0, 1]")
     log_falling = lgamma(n + 1) - lgamma(n - h.vertices + 1)
-    return np.exp(log_falling - log(h.automorphisms)) * pv**h.edges
+    return cast(NDArray[np.float64], np.exp(log_falling - log(h.automorphisms)) * pv**h.edges)
 
 
 def poisson_presence(n: int, p: ArrayLike, h: Subgraph) -> NDArray[np.float64]:
@@ -239,7 +242,7 @@ def fit_presence_shape(x: ArrayLike, hits: ArrayLike, trials: ArrayLike, confide
     shape, se = float(fit.params[1]), float(fit.bse[1])
     z = stats.norm.ppf(0.5 + confidence / 2)
     lo_k, hi_k = shape - z * se, shape + z * se
-    ratio = lambda e: poisson_window_ratio(e) if e > 0 else float("inf")
+    ratio: Callable[[float], float] = lambda e: poisson_window_ratio(e) if e > 0 else float("inf")
     return {
         "shape": shape,
         "shape lo": lo_k,
@@ -345,7 +348,7 @@ def giant_transition_summary(
     import pandas as pd
 
     cs = as_float_array(mean_degrees, "mean_degrees")
-    at = lambda c: int(np.argmin(np.abs(cs - c)))
+    at: Callable[[float], int] = lambda c: int(np.argmin(np.abs(cs - c)))
     rows = []
     for n, s in sorted(fractions.items()):
         m, p = s.mean(axis=1), (s > threshold).mean(axis=1)

@@ -8,7 +8,7 @@ to ``c`` and by its width times ``|alpha|``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -65,13 +65,15 @@ def measured_curves(
     return correct.all(axis=-1).mean(axis=-1), (~correct).sum(axis=-1).mean(axis=-1)
 
 
-def window_scores(sizes: ArrayLike, c: float, alpha: float, target_length: int, floor: float = 0.01) -> dict:
+def window_scores(
+    sizes: ArrayLike, c: float, alpha: float, target_length: int, floor: float = 0.01
+) -> dict[str, float]:
     """Noiseless exact match and token edit distance on ``sizes``: Eq. 1 and the steepest-rise ratio of each, their
     Acc/TED ratios, the share of models whose accuracy is below ``floor`` and the largest model's accuracy."""
     xs = positive(sizes, "sizes")
     acc = scaling.expected_accuracy(xs, c, alpha, target_length)
     ted = scaling.expected_token_edit_distance(xs, c, alpha, target_length)
-    row: dict = {"share_below_floor": float((acc < floor).mean()), "top_accuracy": float(acc.max())}
+    row: dict[str, float] = {"share_below_floor": float((acc < floor).mean()), "top_accuracy": float(acc.max())}
     for m in SCORED:
         a = emergence.sharpness(xs, acc, m)
         t = emergence.sharpness(xs, ted, m, higher_is_better=False)
@@ -130,7 +132,7 @@ def ratio_by_floor_share(table: pd.DataFrame, bins: Sequence[float] = (0, 0.25, 
         below=pd.cut(table["share_below_floor"], list(bins), labels=labels, right=False, include_lowest=True)
     )
     binned.loc[table["share_below_floor"] >= bins[-1], "below"] = labels[-1]
-    agg = {"windows": ("share_below_floor", "size")}
+    agg: dict[str, tuple[str, str | Callable[[pd.Series[float]], float]]] = {"windows": ("share_below_floor", "size")}
     for m in SCORED:
         agg[f"median {m} ratio"] = (f"{m}_ratio", "median")
         agg[f"share {m} ratio > 1"] = (f"{m}_ratio", lambda r: float((r > 1).mean()))

@@ -7,6 +7,7 @@ Scalar functions score one pair; the plural/batch functions take lists (or array
 from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
+from typing import cast
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -26,13 +27,13 @@ def _as_tokens(seq: object, name: str) -> TokenSeq:
     if isinstance(seq, np.ndarray):
         if seq.ndim != 1:
             raise ValueError(f"{name} must be a 1-D token sequence, got shape {seq.shape}")
-        return seq.tolist()
+        return cast(list[Hashable], seq.tolist())
     if isinstance(seq, (list, tuple)):
         return seq
     raise ValueError(f"{name} must be a str, list, tuple or 1-D array of tokens, got {type(seq).__name__}")
 
 
-def _as_pairs(targets: Sequence[TokenSeq], predictions: Sequence[TokenSeq]) -> tuple[list, list]:
+def _as_pairs(targets: Sequence[TokenSeq], predictions: Sequence[TokenSeq]) -> tuple[list[TokenSeq], list[TokenSeq]]:
     if isinstance(targets, str) or isinstance(predictions, str):
         raise ValueError("batch functions take a list of sequences; use the scalar function for one pair")
     t = [_as_tokens(s, "targets[i]") for s in targets]
@@ -137,7 +138,9 @@ def _check_choice_probs(probs: ArrayLike, target_index: ArrayLike) -> tuple[NDAr
     return p, idx.astype(np.intp)
 
 
-def multiple_choice_grade(probs: ArrayLike, target_index: ArrayLike, per_example: bool = False) -> float | NDArray:
+def multiple_choice_grade(
+    probs: ArrayLike, target_index: ArrayLike, per_example: bool = False
+) -> float | NDArray[np.float64]:
     """Multiple Choice Grade: 1 if the most probable option is the target, else 0; mean over examples.
 
     ``probs`` are non-negative option probabilities (normalisation is not needed: only the ranking counts; turn
@@ -149,7 +152,7 @@ def multiple_choice_grade(probs: ArrayLike, target_index: ArrayLike, per_example
     return grades if per_example else float(grades.mean())
 
 
-def brier_score(probs: ArrayLike, target_index: ArrayLike, per_example: bool = False) -> float | NDArray:
+def brier_score(probs: ArrayLike, target_index: ArrayLike, per_example: bool = False) -> float | NDArray[np.float64]:
     """Multi-class Brier score in BIG-bench's convention: mean over options of ``(p - t)**2``, mean over examples.
 
     Each row of ``probs`` must be a probability distribution over the options (sum 1 within 1e-6): use
@@ -176,7 +179,7 @@ def normalise_log_probs(log_probs: ArrayLike) -> NDArray[np.float64]:
         raise ValueError("every example needs at least one option with finite log-probability")
     shifted = lp - lp.max(axis=-1, keepdims=True)
     e = np.exp(shifted)
-    return e / e.sum(axis=-1, keepdims=True)
+    return cast(NDArray[np.float64], e / e.sum(axis=-1, keepdims=True))
 
 
 def subset_accuracy(correct: ArrayLike, k: int | None = None) -> float:
@@ -290,4 +293,4 @@ def bigbench_rouge_lsum(references: str | Sequence[str], response: str) -> float
         raise ValueError(f"response must be a str, got {type(response).__name__}")
     scorer = rouge_scorer.RougeScorer(["rougeLsum"])
     prepared = response.replace(" . ", " .\n")
-    return max(scorer.score(r.replace(" . ", " .\n"), prepared)["rougeLsum"].fmeasure for r in refs)
+    return cast(float, max(scorer.score(r.replace(" . ", " .\n"), prepared)["rougeLsum"].fmeasure for r in refs))

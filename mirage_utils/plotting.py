@@ -12,29 +12,31 @@ import io
 import json
 import os
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import altair as alt
 import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
+from matplotlib.rcsetup import cycler
 from matplotlib.ticker import LogLocator, NullFormatter
 
 if TYPE_CHECKING:
     import pandas as pd
+    from matplotlib.typing import RcKeyType
 
 BOOK_BUILD_ENV = "MIRAGE_BOOK_BUILD"
 CHART_CLASS = "mirage-vega"
 # Colour-blind-safe palette (Okabe & Ito), used by both libraries so a chapter's two views match.
 PALETTE: tuple[str, ...] = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
 
-_MPL_STYLE: dict[str, Any] = {
+_MPL_STYLE: dict[RcKeyType, Any] = {
     "figure.dpi": 110,
     "savefig.dpi": 150,
     "figure.figsize": (7.0, 4.2),
     "figure.constrained_layout.use": True,
-    "axes.prop_cycle": mpl.cycler(color=PALETTE),
+    "axes.prop_cycle": cycler(color=PALETTE),
     "axes.grid": True,
     "grid.alpha": 0.3,
     "axes.spines.top": False,
@@ -49,7 +51,7 @@ _MPL_STYLE: dict[str, Any] = {
 }
 
 
-def _theme() -> dict[str, Any]:
+def _theme() -> alt.theme.ThemeConfig:
     return {
         "config": {
             "view": {"continuousWidth": 420, "continuousHeight": 260, "stroke": None},
@@ -308,11 +310,12 @@ def window_ratio_chart(
     right = alt.layer(ratio_lines, even, now).properties(
         width=290, height=230, title="Above 1: accuracy scores sharper than TED"
     )
-    return (
+    return cast(
+        alt.HConcatChart,
         alt.hconcat(left, right)
         .add_params(wstart)
         .resolve_scale(color="independent")
-        .properties(title=f"Move the window: c = {c:.0e}, alpha = {alpha}, L = {target_length}")
+        .properties(title=f"Move the window: c = {c:.0e}, alpha = {alpha}, L = {target_length}"),
     )
 
 
@@ -352,7 +355,9 @@ def family_explorer(scores: pd.DataFrame, *, title: str) -> alt.LayerChart:
             .mark_rule(strokeDash=[2, 3])
             .encode(y="mean(chance):Q", color=colour)
         )
-    return alt.layer(*layers).add_params(task, metric).properties(width=520, height=300, title=title)
+    return cast(
+        alt.LayerChart, alt.layer(*layers).add_params(task, metric).properties(width=520, height=300, title=title)
+    )
 
 
 def sharpness_strip_chart(series: pd.DataFrame, *, title: str) -> alt.FacetChart:
@@ -394,9 +399,10 @@ def sharpness_strip_chart(series: pd.DataFrame, *, title: str) -> alt.FacetChart
         .transform_calculate(jitter="random()")
         .properties(width=400, height=100)
     )
-    return (
+    return cast(
+        alt.FacetChart,
         chart.facet(row=alt.Row("source:N", title=None, header=alt.Header(labelOrient="top", labelAnchor="start")))
         .resolve_scale(y="independent")
         .add_params(measure)
-        .properties(title=title)
+        .properties(title=title),
     )

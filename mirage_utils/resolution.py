@@ -6,7 +6,7 @@ accuracy only to ``1/n``: a true accuracy well below ``1/n`` is usually *measure
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, cast
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -67,7 +67,7 @@ def min_test_size_nonzero(accuracy: ArrayLike, confidence: float = 0.95) -> NDAr
     if np.any(acc <= 0) or np.any(acc >= 1):
         raise ValueError("accuracy must lie strictly between 0 and 1")
     conf = _check_confidence(confidence)
-    return np.ceil(np.log1p(-conf) / np.log1p(-acc)).astype(np.int64)
+    return cast(NDArray[np.int64], np.ceil(np.log1p(-conf) / np.log1p(-acc)).astype(np.int64))
 
 
 def min_test_size_relative(
@@ -140,7 +140,9 @@ def median_zero_onset_matches(x: ArrayLike, readings: ArrayLike, predicted: floa
     return bool(np.isfinite(observed) and abs(observed - float(predicted)) <= atol)
 
 
-def _three(a: ArrayLike, b: ArrayLike, se: ArrayLike) -> tuple[NDArray, NDArray, NDArray]:
+def _three(
+    a: ArrayLike, b: ArrayLike, se: ArrayLike
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
     arrs = np.broadcast_arrays(as_float_array(a, "estimate"), as_float_array(b, "reference"), as_float_array(se, "se"))
     if np.any(arrs[2] < 0):
         raise ValueError("se must be >= 0")

@@ -81,5 +81,5 @@ def exact_match_padded(targets: NDArray[np.integer], predictions: NDArray[np.int
     if t.ndim != 2 or p.ndim != 2 or p.shape[0] != t.shape[0] or p.shape[1] < t.shape[1]:
         raise ValueError(f"need targets (n, L) and predictions (n, M >= L), got {t.shape} and {p.shape}")
     L = t.shape[1]
-    same = np.all(p[:, :L] == t, axis=1)
+    same: NDArray[np.bool_] = np.all(p[:, :L] == t, axis=1)
     return same & (np.all(p[:, L:] == PAD, axis=1) if p.shape[1] > L else True)

@@ -7,8 +7,12 @@ return booleans from these summaries, so a test can feed them a counterfactual f
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Sequence
+from typing import cast
+
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 from scipy import stats
 
 from .. import metrics as metric_fns
@@ -161,7 +165,7 @@ def length_law_fit(curves: pd.DataFrame, group: list[str]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def r_squared(y: np.ndarray, y_hat: np.ndarray) -> float:
+def r_squared(y: ArrayLike, y_hat: ArrayLike) -> float:
     """1 - SSE/SST (NaN when y is constant)."""
     y, y_hat = np.asarray(y, float), np.asarray(y_hat, float)
     sst = ((y - y.mean()) ** 2).sum()
@@ -301,10 +305,10 @@ def smallest_at_chance(scores: pd.DataFrame, tolerance: float = 0.05) -> dict[st
     """Claim check per task: the smallest size's Multiple Choice Grade (mean over seeds) is within ``tolerance``
     of the chance level of its option set; without that, an MCG curve cannot look emergent for any reason."""
     _require(scores, ["model", "seed", "task", "mcg", "chance", "n_params"], "scores")
-    out = {}
+    out: dict[str, bool] = {}
     for task_name, g in scores.groupby("task", sort=True):
         smallest = g[g["n_params"] == g["n_params"].min()]
-        out[task_name] = bool(smallest["mcg"].mean() <= smallest["chance"].mean() + tolerance)
+        out[cast(str, task_name)] = bool(smallest["mcg"].mean() <= smallest["chance"].mean() + tolerance)
     return out
 
 
@@ -322,7 +326,7 @@ SHARPNESS_MEASURES = ("emergence_score", "steepest_rise_ratio", "rise_width_deca
 
 
 def sharpness_by_seed(
-    scores: pd.DataFrame, value: str, higher_is_better: bool = True, by: tuple[str, ...] = ("task",)
+    scores: pd.DataFrame, value: str, higher_is_better: bool = True, by: Sequence[str] = ("task",)
 ) -> pd.DataFrame:
     """Sharpness of ``value`` against n_params on each seed's own curve (Eq. 1, steepest-rise ratio, rise width;
     ``emergence.sharpness_table``), then median and range over seeds per group of ``by``, with the window and seed
@@ -346,7 +350,9 @@ def sharpness_by_seed(
     )
 
 
-def sharper_than(a: pd.DataFrame, b: pd.DataFrame, measure: str = "steepest_rise_ratio", factor: float = 1.25) -> dict:
+def sharper_than(
+    a: pd.DataFrame, b: pd.DataFrame, measure: str = "steepest_rise_ratio", factor: float = 1.25
+) -> dict[str | tuple[Hashable, ...], bool]:
     """Claim check per task (or task x answer length, where both tables have that column): metric ``a``'s curves
     are sharper than metric ``b``'s by more than ``factor`` (both from :func:`sharpness_by_seed`, medians over
     seeds); for rise width, narrower by that factor is sharper. The

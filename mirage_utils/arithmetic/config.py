@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from . import task as ar
 
@@ -28,7 +29,9 @@ class FamilyConfig:
     train_tokens: int
     batch_size: int
     seeds: tuple[int, ...] = (0, 1, 2)
-    mix: dict = field(default_factory=lambda: {"addition_4digit": 0.45, "multiplication_0_99": 0.35, "redefined": 0.2})
+    mix: dict[str, float] = field(
+        default_factory=lambda: {"addition_4digit": 0.45, "multiplication_0_99": 0.35, "redefined": 0.2}
+    )
     reverse: bool = True  # answers written least-significant digit first
     reverse_operands: bool = False  # operands too (an ablation)
     positions: str = "absolute"  # "absolute" (learned), "line" (learned, restart each line), "rotary" (relative)
@@ -59,7 +62,7 @@ class FamilyConfig:
             raise ValueError(f"positions must be 'rotary', 'line' or 'absolute', got {self.positions!r}")
 
     @staticmethod
-    def from_dict(d: dict) -> FamilyConfig:
+    def from_dict(d: dict[str, Any]) -> FamilyConfig:
         d = dict(d)
         d["models"] = tuple(ModelSpec(**m) for m in d["models"])
         d["seeds"] = tuple(d.get("seeds", FamilyConfig.seeds))
@@ -69,7 +72,7 @@ class FamilyConfig:
     def load(path: Path | str) -> FamilyConfig:
         return FamilyConfig.from_dict(json.loads(Path(path).read_text()))
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
         out["models"] = [asdict(m) for m in self.models]
         out["seeds"] = list(self.seeds)

@@ -7,9 +7,12 @@ quantity underneath both metrics.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import pandas as pd
 import torch
+from numpy.typing import NDArray
 
 from .. import metrics
 from . import task as ar
@@ -46,7 +49,7 @@ def build_test_set(
     )
 
 
-def _groups(tests: pd.DataFrame, batch_size: int):
+def _groups(tests: pd.DataFrame, batch_size: int) -> Iterator[tuple[NDArray[np.intp], int]]:
     """Row indices of ``tests`` in batches that share prompt length and answer length."""
     keys = tests["prompt"].str.len().to_numpy() * 100 + tests["target_length"].to_numpy()
     for key in np.unique(keys):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -36,7 +37,7 @@ class GPTConfig:
         if self.rotary and (self.d_model // self.n_head) % 2:
             raise ValueError(f"rotary embeddings need an even head dimension, got {self.d_model // self.n_head}")
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
@@ -143,10 +144,10 @@ class GPT(nn.Module):
     def forward_cached(
         self,
         ids: torch.Tensor,
-        cache: list | None,
+        cache: list[tuple[torch.Tensor, torch.Tensor]] | None,
         positions: torch.Tensor | None = None,
         places: torch.Tensor | None = None,
-    ) -> tuple[torch.Tensor, list]:
+    ) -> tuple[torch.Tensor, list[tuple[torch.Tensor, torch.Tensor]]]:
         """Logits for ``ids`` continuing the sequence summarised by ``cache`` (None: start), and the new cache.
 
         ``positions`` (and, with Abacus embeddings, ``places``), of the same shape as ``ids``, are required with a
@@ -163,7 +164,7 @@ class GPT(nn.Module):
         if self.cfg.rotary:
             x, rotation = self.tok(ids), rotary_angles(positions, self.cfg.d_model // self.cfg.n_head)
         else:
-            x, rotation = self.tok(ids) + self.pos(positions), None
+            x, rotation = self.tok(ids) + cast(nn.Embedding, self.pos)(positions), None  # pos is set unless rotary
         if self.abacus is not None:
             if places is None:
                 if cache is not None:

@@ -12,6 +12,7 @@ import json
 import os
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -20,6 +21,9 @@ from ..data import REPO_ROOT
 from ..seeding import rng, torch_generator
 from . import task as ar
 from .config import FamilyConfig, ModelSpec
+
+if TYPE_CHECKING:
+    from .model import GPT
 
 ARTIFACT_ROOT = REPO_ROOT / "data" / "artifacts" / "arithmetic"
 CHECKPOINT_ROOT = REPO_ROOT / "data" / "checkpoints" / "arithmetic"
@@ -57,16 +61,16 @@ def evaluation_sets(cfg: FamilyConfig) -> dict[str, pd.DataFrame]:
     from .evaluate import build_test_set
 
     gen = rng(cfg.eval_seed)
-    tests = []
+    parts: list[pd.DataFrame] = []
     for task in map(ar.get_task, ar.EVAL_TASKS):
         max_test = cfg.eval_max_pairs if task.n_problems > 2_000_000 else None
         for split, n in (("test", max_test), ("train", cfg.train_eval_pairs)):
-            tests.append(
+            parts.append(
                 build_test_set(
                     task, split, gen, cfg.split_seed, cfg.test_fraction, n, cfg.reverse, cfg.reverse_operands
                 )
             )
-    tests = pd.concat(tests, ignore_index=True)
+    tests = pd.concat(parts, ignore_index=True)
     held_out = tests[tests["split"] == "test"]
     pass_until = held_out.groupby(["task", "target_length"], sort=True).head(cfg.pass_until_problems)
     redefined = pd.concat(
@@ -179,7 +183,7 @@ def run_shard(
     sets = evaluation_sets(cfg)
     ckpt_rows: list[pd.DataFrame] = []
 
-    def on_checkpoint(model, step: int, tokens: int) -> None:
+    def on_checkpoint(model: GPT, step: int, tokens: int) -> None:
         scored = ev.score_problems(model, sets["redefined"], cfg.reverse, device)
         scored["prior_match"] = scored["output"].to_numpy() == sets["redefined"]["prior_target"].to_numpy()
         summary = ev.summarise(scored, ["task"])
@@ -224,7 +228,7 @@ def run_shard(
     return shard_dir
 
 
-def score_multiple_choice(model, mc: pd.DataFrame, reverse: bool, device: str = "cpu") -> pd.DataFrame:
+def score_multiple_choice(model: GPT, mc: pd.DataFrame, reverse: bool, device: str = "cpu") -> pd.DataFrame:
     """Each option's log-probability (``evaluate.option_log_probs``) for a table of questions x options."""
     from . import evaluate as ev
 

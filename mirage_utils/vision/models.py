@@ -3,6 +3,8 @@ that classifies sequences of (image, label) pairs. Each is sized by a few intege
 
 from __future__ import annotations
 
+from typing import cast
+
 import torch
 from torch import nn
 
@@ -37,7 +39,7 @@ class LeNet(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.features(x))
+        return cast(torch.Tensor, self.head(self.features(x)))
 
 
 class ShallowAutoencoder(nn.Module):
@@ -51,7 +53,7 @@ class ShallowAutoencoder(nn.Module):
         self.decode = nn.Sequential(nn.Linear(bottleneck, n_inputs), nn.Sigmoid())
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.decode(self.encode(x)).view_as(x)
+        return cast(torch.Tensor, self.decode(self.encode(x)).view_as(x))
 
 
 class SequenceClassifier(nn.Module):
@@ -93,4 +95,4 @@ class SequenceClassifier(nn.Module):
         tokens = torch.stack([img, self.embed_label(labels)], dim=2).flatten(1, 2) + self.position[: 2 * length]
         mask = nn.Transformer.generate_square_subsequent_mask(2 * length, device=tokens.device)
         hidden = self.norm(self.blocks(tokens, mask=mask, is_causal=True))
-        return self.out(hidden[:, 0::2])  # (B, L, n_classes): predictions at the image tokens
+        return cast(torch.Tensor, self.out(hidden[:, 0::2]))  # (B, L, n_classes): predictions at the image tokens

@@ -17,11 +17,19 @@ import unicodedata
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import numpy as np
 from numpy.typing import NDArray
 
 from ..data import DATA_DIR_ENV, REPO_ROOT, DataFileError, sha256_of
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    from PIL.ImageFont import FreeTypeFont
+
+_T = TypeVar("_T")
 
 # 28x28, not Omniglot's 105x105: the size few-shot work usually downsamples Omniglot to, the input of the book's
 # models (MNIST-sized), and 14x fewer pixels: 32 MB for the whole set uncompressed (7.5 MB packed), not 450 MB.
@@ -177,18 +185,18 @@ def _fit(ink: NDArray[np.float32]) -> NDArray[np.float32] | None:
     return out
 
 
-def _render(font, text: str) -> NDArray[np.float32] | None:
+def _render(font: FreeTypeFont, text: str) -> NDArray[np.float32] | None:
     """One glyph drawn large (no shaping: the font's own glyph for that code point), fitted to the canvas."""
     from PIL import Image, ImageDraw
 
-    size = font.size * 4
+    size = cast(int, font.size) * 4  # fonts are opened with an integer size
     img = Image.new("L", (size, size), 0)
     ImageDraw.Draw(img).text((size // 2, size // 2), text, font=font, fill=255, anchor="mm")
     return _fit(np.asarray(img, np.float32) / 255.0)
 
 
 def _downsample(canvas: NDArray[np.float32]) -> NDArray[np.float32]:
-    return canvas.reshape(SIZE, _SCALE, SIZE, _SCALE).mean(axis=(1, 3))
+    return cast(NDArray[np.float32], canvas.reshape(SIZE, _SCALE, SIZE, _SCALE).mean(axis=(1, 3)))
 
 
 @dataclass(frozen=True)
@@ -199,7 +207,7 @@ class _Glyph:
     prototype: NDArray[np.float32]  # undistorted 28x28, for duplicate checks
 
 
-def _glyph(font, code_point: int) -> _Glyph | None:
+def _glyph(font: FreeTypeFont, code_point: int) -> _Glyph | None:
     from scipy import ndimage
 
     canvas = _render(font, chr(code_point))
@@ -219,7 +227,10 @@ def _glyph(font, code_point: int) -> _Glyph | None:
 _GRID = np.linspace(0, _CANVAS - 1, 5)
 _BASIS = np.exp(-0.5 * ((np.arange(_CANVAS)[:, None] - _GRID[None]) / (_GRID[1] - _GRID[0])) ** 2)
 _BASIS /= _BASIS.sum(axis=1, keepdims=True)
-_COORDS = np.stack(np.mgrid[0:_CANVAS, 0:_CANVAS]).astype(np.float64) - (_CANVAS - 1) / 2.0
+_COORDS = (
+    np.stack(cast("Sequence[NDArray[np.intp]]", np.mgrid[0:_CANVAS, 0:_CANVAS])).astype(np.float64)
+    - (_CANVAS - 1) / 2.0
+)
 
 
 def _exemplar(glyph: _Glyph, seed: int, index: int) -> NDArray[np.uint8]:
@@ -247,7 +258,7 @@ def _exemplar(glyph: _Glyph, seed: int, index: int) -> NDArray[np.uint8]:
     small = _downsample(ink) * gen.uniform(0.75, 1.0)  # pen pressure
     spots = gen.integers(0, SIZE, size=(gen.poisson(2.0), 2))  # speckle: a few stray dots
     small[spots[:, 0], spots[:, 1]] = np.maximum(small[spots[:, 0], spots[:, 1]], gen.uniform(0.2, 0.6, len(spots)))
-    return np.round(np.clip(small, 0.0, 1.0) * 255).astype(np.uint8)
+    return cast(NDArray[np.uint8], np.round(np.clip(small, 0.0, 1.0) * 255).astype(np.uint8))
 
 
 def _candidates(script: Script, cmap: dict[int, str]) -> tuple[list[int], int]:
@@ -259,7 +270,7 @@ def _candidates(script: Script, cmap: dict[int, str]) -> tuple[list[int], int]:
     return have, len(letters) - len(have)
 
 
-def _evenly(items: list, n: int) -> list:
+def _evenly(items: list[_T], n: int) -> list[_T]:
     """``n`` items spread evenly over the list (all of them if it is no longer)."""
     if len(items) <= n:
         return list(items)
@@ -285,7 +296,7 @@ def _select(
     skipped = {"not in font": 0, "blank": 0, "tofu": 0, "duplicate": 0, "thinned": 0}
     kept = np.empty((0, SIZE, SIZE), np.float32)
     chosen: list[list[_Glyph]] = []
-    fonts: dict[str, tuple] = {}
+    fonts: dict[str, tuple[FreeTypeFont, dict[int, str], NDArray[np.float32] | None]] = {}
     for script in scripts:
         if script.font not in fonts:
             path = _font_path(Path(font_dir), script.font)
@@ -409,7 +420,7 @@ def build(
             for k in range(exemplars):
                 images[i] = _exemplar(glyph, seed, k)
                 i += 1
-    arrays = {
+    arrays: dict[str, NDArray[Any]] = {
         "images": images,
         "character": np.repeat(np.arange(len(code_points)), exemplars).astype(np.int16),
         "exemplar": np.tile(np.arange(exemplars), len(code_points)).astype(np.uint8),
@@ -551,7 +562,7 @@ def load_omniglot(root: Path, split: str = "background") -> CharacterImages:
                     drawers.append(int(m.group(1)) - 1 if m else j)
     if not xs:
         raise DataFileError(f"no PNG images under {[str(folders[s]) for s in wanted]}")
-    as_int = lambda v: np.asarray(v, np.int64)
+    as_int: Callable[[list[int]], NDArray[np.int64]] = lambda v: np.asarray(v, np.int64)
     return CharacterImages(
         np.stack(xs),
         as_int(chars),
@@ -587,9 +598,9 @@ def load(split: str = "background", folder: Path | None = None, build_if_missing
     return read(folder, split)
 
 
-def manifest(folder: Path | None = None) -> dict:
+def manifest(folder: Path | None = None) -> dict[str, Any]:
     """The manifest of the substitute built in ``folder`` (default ``data/cache/omniglot-like``)."""
     path = Path(folder if folder is not None else DEFAULT_DIR) / MANIFEST_FILE
     if not path.is_file():
         raise DataFileError(f"{path} not found: run `python -m mirage_utils datasets omniglot-like`")
-    return json.loads(path.read_text(encoding="utf-8"))
+    return cast(dict[str, Any], json.loads(path.read_text(encoding="utf-8")))

@@ -8,6 +8,7 @@ one array of per-example outcomes (an interval over examples only).
 from __future__ import annotations
 
 import re
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -28,7 +29,7 @@ def run_columns(table: pd.DataFrame, family: str) -> dict[int, list[str]]:
             out.setdefault(int(m["size"]), []).append(col)
     if not out:
         raise ValueError(f"no run columns for family {family!r} in the table")
-    return {k: sorted(v, key=lambda c: int(_RUN.match(c)["seed"])) for k, v in sorted(out.items())}
+    return {k: sorted(v, key=lambda c: int(cast(re.Match[str], _RUN.match(c))["seed"])) for k, v in sorted(out.items())}
 
 
 def correct_by_size(predictions: pd.DataFrame, family: str) -> dict[int, NDArray[np.bool_]]:
@@ -51,11 +52,13 @@ def subset_outcomes(correct: NDArray[np.bool_], k: int, seed: int = 0, by_run: b
     order = rng(seed).permutation(correct.shape[0])
     usable = (correct.shape[0] // k) * k
     groups = correct[order[:usable]].T.reshape(correct.shape[1], -1, k)
-    hits = groups.all(axis=2).astype(np.float64)  # (n_runs, n_groups)
+    hits = cast(NDArray[np.float64], groups.all(axis=2).astype(np.float64))  # (n_runs, n_groups)
     return hits.T if by_run else hits.ravel()
 
 
-def class_subset_outcomes(correct: NDArray[np.bool_], labels: NDArray, k: int, seed: int = 0) -> NDArray[np.float64]:
+def class_subset_outcomes(
+    correct: NDArray[np.bool_], labels: NDArray[np.integer], k: int, seed: int = 0
+) -> NDArray[np.float64]:
     """Subset accuracy with groups of k images of the *same class* (disjoint k-tuples within each class, seeded
     order): (n_groups, n_runs). Random groups make subset accuracy ~ accuracy^k by construction; same-class groups
     test whether errors cluster, which is what the math model's independence assumption is about."""
@@ -85,7 +88,7 @@ def beats_independence(curve: Curve, prediction: ArrayLike) -> NDArray[np.bool_]
 
 def sequence_outcomes(
     predictions: pd.DataFrame, length: int, family: str = "sequence", by_run: bool = False
-) -> dict[int, NDArray]:
+) -> dict[int, NDArray[np.float64]]:
     """Size index -> per (sequence, seed) 1 if the first ``length`` images of the test sequence are all right
     (pooled over seeds, or with ``by_run`` a (n_sequences, n_runs) matrix)."""
     if not {"sequence", "position", "label"} <= set(predictions.columns):
@@ -93,25 +96,25 @@ def sequence_outcomes(
     if not 1 <= length <= int(predictions["position"].max()):
         raise ValueError(f"length must be between 1 and {int(predictions['position'].max())}")
     first = predictions[predictions["position"] <= length].sort_values(["sequence", "position"])
-    out = {}
+    out: dict[int, NDArray[np.float64]] = {}
     for size, correct in correct_by_size(first, family).items():
         per_seq = correct.reshape(-1, length, correct.shape[1])  # (n_seq, length, seeds)
-        hits = per_seq.all(axis=1).astype(np.float64)  # (n_seq, seeds)
+        hits = cast(NDArray[np.float64], per_seq.all(axis=1).astype(np.float64))  # (n_seq, seeds)
         out[size] = hits if by_run else hits.T.ravel()
     return out
 
 
-def binary_by_size(outcomes: dict[int, NDArray]) -> Curve:
+def binary_by_size(outcomes: dict[int, NDArray[Any]]) -> Curve:
     """Wilson-interval curve over sizes from a size -> 0/1 outcomes mapping."""
     return binary_curve([outcomes[k] for k in sorted(outcomes)])
 
 
-def mean_by_size(values: dict[int, NDArray], higher_is_better: bool = True) -> Curve:
+def mean_by_size(values: dict[int, NDArray[Any]], higher_is_better: bool = True) -> Curve:
     """Student-t-interval curve over sizes from a size -> per-example values mapping."""
     return mean_curve([np.asarray(values[k]).ravel() for k in sorted(values)], higher_is_better)
 
 
-def seed_curve(values: dict[int, NDArray], higher_is_better: bool = True) -> Curve:
+def seed_curve(values: dict[int, NDArray[Any]], higher_is_better: bool = True) -> Curve:
     """Seeds as the unit: size -> (n_examples, n_runs) outcomes; each run's mean is one replicate, and the interval is
     a Student-t interval over the runs (at least two per size)."""
     per_run_means = []
@@ -129,7 +132,7 @@ def per_run(table: pd.DataFrame, family: str, runs: pd.DataFrame) -> pd.DataFram
     rows = []
     for size, cols in run_columns(table, family).items():
         for col in cols:
-            seed = int(_RUN.match(col)["seed"])
+            seed = int(cast(re.Match[str], _RUN.match(col))["seed"])
             if "label" in table.columns:
                 value, metric = float((table[col] == table["label"]).mean()), "accuracy"
             else:
@@ -146,7 +149,7 @@ def monotone_within_noise(
     """Each step to the next size: change of the seed-mean and whether it is >= -z standard errors of that change
     (i.e. no step gets worse by more than seed noise explains)."""
     g = per_run_table.groupby("size_index")[metric].agg(["mean", "std", "count"]).sort_index()
-    se = np.sqrt(g["std"].fillna(0) ** 2 / g["count"])
+    se = cast("pd.Series[float]", np.sqrt(g["std"].fillna(0) ** 2 / g["count"]))
     sign = 1.0 if higher_is_better else -1.0
     change = sign * g["mean"].diff().iloc[1:]
     noise = np.sqrt(se.iloc[1:].to_numpy() ** 2 + se.iloc[:-1].to_numpy() ** 2)

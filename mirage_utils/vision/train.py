@@ -10,8 +10,10 @@ from __future__ import annotations
 import json
 import math
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -52,10 +54,10 @@ class VisionConfig:
     train_limit: int | None = None  # use only the first n training images (smoke tests)
     test_limit: int | None = None
     notes: str = ""
-    extra: dict = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
 
     @staticmethod
-    def from_dict(d: dict) -> VisionConfig:
+    def from_dict(d: dict[str, Any]) -> VisionConfig:
         d = dict(d)
         for key in ("seeds", "ae_bottlenecks"):
             d[key] = tuple(d[key])
@@ -67,7 +69,7 @@ class VisionConfig:
     def load(path: Path) -> VisionConfig:
         return VisionConfig.from_dict(json.loads(Path(path).read_text()))
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
@@ -84,6 +86,7 @@ def _cosine(opt: torch.optim.Optimizer, total: int) -> torch.optim.lr_scheduler.
 
 def _batches(n: int, batch: int, steps: int, seed: int) -> list[np.ndarray]:
     """Index batches for ``steps`` steps: consecutive slices of fresh seeded permutations (epochs)."""
+    out: list[np.ndarray]
     gen, out, order = rng(seed), [], np.empty(0, dtype=np.int64)
     while len(out) < steps:
         if order.size < batch:
@@ -97,7 +100,15 @@ def _limit(split: im.ImageSplit, n: int | None) -> im.ImageSplit:
     return split if n is None else im.ImageSplit(split.x[:n], split.y[:n], split.name)
 
 
-def _train(model: torch.nn.Module, loss_fn, n: int, batch: int, steps: int, lr: float, seed: int) -> float:
+def _train(
+    model: torch.nn.Module,
+    loss_fn: Callable[[np.ndarray], torch.Tensor],
+    n: int,
+    batch: int,
+    steps: int,
+    lr: float,
+    seed: int,
+) -> float:
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     sched = _cosine(opt, steps)
     losses = []
@@ -121,7 +132,7 @@ def _record(
     loss: float,
     seconds: float,
     dataset: str,
-) -> dict:
+) -> dict[str, Any]:
     return {
         "family": family,
         "model": f"{family}-{index}",
