@@ -1,6 +1,6 @@
 # The Mirage Book: two commands matter.
 #   make book   build the book, executing every chapter
-#   make test   unit/property tests + nbval over every chapter
+#   make test   lint, unit/property tests + nbval over every chapter
 # Both create the virtual environment (.venv) on first use.
 
 PYTHON ?= python3.11
@@ -13,7 +13,7 @@ export OMP_NUM_THREADS ?= 2
 export MKL_NUM_THREADS ?= 2
 export PYTHONHASHSEED = 0
 
-.PHONY: book test unit nbval sync check-site linkcheck bench env clean
+.PHONY: book test lint unit nbval sync check-site linkcheck bench env clean
 .DEFAULT_GOAL := book
 
 $(STAMP): pyproject.toml
@@ -37,6 +37,14 @@ book: $(DATA_STAMP)
 	$(BIN)/jupyter-book build . -n -W --keep-going
 
 test: unit nbval
+
+# ruff (lint + format) and strict mypy on the package; chapter code extracted and checked at the pages' 88 columns,
+# with a duplicate-code check across chapters and the package (scripts/lint_chapters.py --fix formats the chapters).
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/python scripts/lint_chapters.py
 
 unit: $(DATA_STAMP)
 	$(BIN)/python -m pytest tests

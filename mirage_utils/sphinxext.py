@@ -18,6 +18,23 @@ from sphinx.application import Sphinx
 from .plotting import BOOK_BUILD_ENV, CHART_CLASS
 
 VEGA_BUNDLE = "vega-bundle.js"
+LAYOUT_CSS = "mirage-layout.css"
+# Pages that fit at 1280 px and at 390 px (scripts/check_site.py measures both). Chapter code is formatted to 88
+# columns (scripts/lint_chapters.py); at 12.8 px a monospace column is ~7.7 px, so 88 fit the ~690 px text column.
+# Printed output wraps instead of running off the page; tables keep their own horizontal scroll so that a wide
+# one never widens the page, and on a phone code wraps too.
+LAYOUT_RULES = """
+div.cell div.highlight pre, div.cell_output pre { font-size: 0.8rem; line-height: 1.45; }
+div.cell_output pre { white-space: pre-wrap; overflow-wrap: anywhere; }
+div.cell_output table, article table.table { display: block; max-width: 100%; overflow-x: auto; }
+div.cell_output table { font-size: 0.8rem; }
+div.cell_output table td, div.cell_output table th { padding: 0.2em 0.45em; }
+div.cell_output img { max-width: 100%; height: auto; }
+@media (max-width: 600px) {
+  div.cell div.highlight pre { white-space: pre-wrap; overflow-wrap: anywhere; }
+  div.cell_output table { font-size: 0.72rem; }
+}
+"""
 
 
 def write_vega_bundle(static_dir: Path) -> Path:
@@ -35,9 +52,19 @@ def write_vega_bundle(static_dir: Path) -> Path:
     return target
 
 
+def write_layout_css(static_dir: Path) -> Path:
+    """Write the book's layout rules (code size, wrapping, table scroll) to ``_static``."""
+    static_dir.mkdir(parents=True, exist_ok=True)
+    target = static_dir / LAYOUT_CSS
+    target.write_text(LAYOUT_RULES.lstrip(), encoding="utf-8")
+    return target
+
+
 def _on_builder_inited(app: Sphinx) -> None:
     if app.builder.format == "html":
         write_vega_bundle(Path(app.outdir) / "_static")
+        write_layout_css(Path(app.outdir) / "_static")
+        app.add_css_file(LAYOUT_CSS)
 
 
 def _dedupe_scripts(context: dict[str, Any]) -> None:

@@ -7,7 +7,11 @@ bundle is loaded at most once. Page budget (``--budget``, 3 MB), on two measures
 its images, and the page-specific Vega bundle; theme files under ``_static`` are shared and cached across pages),
 and everything the browser fetches for it, gzip-compressed as a static host serves it. The uncompressed total is
 printed too.
-A full-page screenshot of each page is saved (default ``_build/screenshots/``) so a person can look.
+Layout, at a desktop (1280 px) and a phone (390 px) width: the page never scrolls sideways; at 1280 px no code cell,
+printed output or table needs a horizontal scrollbar (chapter code is formatted to 88 columns); at 390 px code and
+printed output wrap, and a table wider than the phone keeps its own horizontal scroll inside the text column (counted
+in the report, not a failure: ten numeric columns cannot fit 390 px at a readable size).
+A full-page screenshot of each page is saved at both widths (default ``_build/screenshots/``) so a person can look.
 
 Usage: python scripts/check_site.py _build/html [--screenshots DIR] [--only SUBSTRING]
 Needs Debian's ``chromium`` (``apt-get install chromium``); Playwright drives it, no browser download.
@@ -34,6 +38,28 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+WIDTHS = (1280, 390)
+# Elements that scroll sideways (scrollWidth > clientWidth), by kind; each element counted once.
+OVERFLOW_JS = r"""
+() => {
+  const found = [];
+  const doc = document.scrollingElement;
+  if (doc.scrollWidth > window.innerWidth + 1) found.push(['page', `${doc.scrollWidth} px wide`]);
+  const kinds = [['div.cell_input pre', 'code'], ['div.cell_output pre', 'output'], ['table', 'table']];
+  const seen = new Set();
+  for (const [selector, kind] of kinds) {
+    for (const el of document.querySelectorAll(selector)) {
+      if (seen.has(el) || !el.closest('article, main')) continue;
+      seen.add(el);
+      if (el.scrollWidth > el.clientWidth + 1) {
+        const text = el.textContent.trim().replace(/\s+/g, ' ').slice(0, 50);
+        found.push([kind, `${el.scrollWidth} px in ${el.clientWidth} px: "${text}"`]);
+      }
+    }
+  }
+  return found;
+}
+"""
 SKIP_DIRS = {"_static", "_sources", "_images", "_sphinx_design_static", "_panels_static"}
 
 
@@ -41,6 +67,7 @@ SKIP_DIRS = {"_static", "_sources", "_images", "_sphinx_design_static", "_panels
 class PageReport:
     path: str
     charts: int = 0
+    scrolling_tables: int = 0  # tables with their own horizontal scroll at the phone width (allowed)
     weight: Weight = None  # type: ignore[assignment]
     problems: list[str] = field(default_factory=list)
 
@@ -129,9 +156,31 @@ def page_weight(urls: list[str], html_path: Path, build: Path) -> Weight:
     )
 
 
+def check_layout(browser: Browser, html_path: Path, report: PageReport, shots: Path) -> None:
+    """The layout rules of the module docstring at the phone width (the desktop width is checked in check_page);
+    saves the phone screenshot."""
+    context = browser.new_context(viewport={"width": WIDTHS[1], "height": 844})
+    context.route("http://**/*", lambda route: route.abort())
+    context.route("https://**/*", lambda route: route.abort())
+    page = context.new_page()
+    page.goto(html_path.resolve().as_uri(), wait_until="load")
+    page.wait_for_timeout(300)
+    for kind, what in page.evaluate(OVERFLOW_JS):
+        if kind == "table":
+            report.scrolling_tables += 1
+        else:
+            report.problems.append(f"at {WIDTHS[1]} px, {kind} overflows: {what}")
+    page.screenshot(path=str(shots / (_shot_name(report.path) + f"@{WIDTHS[1]}.png")), full_page=True)
+    context.close()
+
+
+def _shot_name(path: str) -> str:
+    return path.replace("/", "__").removesuffix(".html")
+
+
 def check_page(browser: Browser, html_path: Path, build: Path, shots: Path, budget: int = 3_000_000) -> PageReport:
     report = PageReport(path=str(html_path.relative_to(build)))
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context = browser.new_context(viewport={"width": WIDTHS[0], "height": 900})
     external: list[str] = []
 
     def block_external(route):  # the site must work with no network at all
@@ -177,13 +226,15 @@ def check_page(browser: Browser, html_path: Path, build: Path, shots: Path, budg
             f"over the {budget / 1e6:.1f} MB budget: own {w.own / 1e6:.2f} MB, "
             f"all assets {w.total_gzip / 1e6:.2f} MB gzipped"
         )
+    report.problems += [f"at {WIDTHS[0]} px, {kind} overflows: {what}" for kind, what in page.evaluate(OVERFLOW_JS)]
     vega_loads = sum("vega-bundle" in u for u in requested)
     if vega_loads > 1:
         report.problems.append(f"the Vega bundle is loaded {vega_loads} times")
 
-    shot = shots / (report.path.replace("/", "__").removesuffix(".html") + ".png")
+    shot = shots / (_shot_name(report.path) + ".png")
     page.screenshot(path=str(shot), full_page=True)
     context.close()
+    check_layout(browser, html_path, report, shots)
     return report
 
 
@@ -214,7 +265,8 @@ def main(argv: list[str] | None = None) -> int:
         status = "FAIL" if r.problems else "ok"
         w = r.weight
         print(
-            f"{status:4}  {r.path}  ({r.charts} chart{'s' if r.charts != 1 else ''}; own {w.own / 1e6:.2f} MB, "
+            f"{status:4}  {r.path}  ({r.charts} chart{'s' if r.charts != 1 else ''}; "
+            f"{r.scrolling_tables} table(s) scroll at {WIDTHS[1]} px; own {w.own / 1e6:.2f} MB, "
             f"all assets {w.total_gzip / 1e6:.2f} MB gzipped / {w.total / 1e6:.2f} MB raw)"
         )
         for problem in r.problems:
