@@ -8,4 +8,14 @@ spacing-aware measures), ``math_model`` (Chapter 1's analyses of the math model)
 outcomes).
 """
 
+from typing import Any
+
 __version__ = "0.1.0"
+
+
+def check(frame: Any, confidence: float = 0.95) -> dict[str, Any]:
+    """Apply the book's tests to your own model family (see :mod:`mirage_utils.checking`); imported on first use so
+    that ``import mirage_utils`` stays light."""
+    from .checking import check as _check
+
+    return _check(frame, confidence)

@@ -13,6 +13,7 @@ import argparse
 import json
 import os
 import sys
+import time
 from pathlib import Path
 
 from .data import REPO_ROOT
@@ -120,6 +121,24 @@ def _datasets(args: argparse.Namespace) -> int:
     return subprocess.call(cmd)
 
 
+def _check(args: argparse.Namespace) -> int:
+    """Exit status 0 with a report, 2 for an input that does not follow the documented layout."""
+    from .checking import SchemaError, check, read_table
+    from .checking.report import write_report
+
+    start = time.perf_counter()
+    try:
+        result = check(read_table(args.file))
+    except SchemaError as exc:
+        print(f"check: {args.file}: {exc}", file=sys.stderr)
+        return 2
+    out = Path(args.out) if args.out else Path(args.file).with_suffix("").parent / (Path(args.file).stem + "-check")
+    json_path, html_path = write_report(result, out, source=Path(args.file).name)
+    print("\n".join(result["summary"]))
+    print(f"wrote {html_path} and {json_path} in {time.perf_counter() - start:.1f} s")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m mirage_utils", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="experiment", required=True)
@@ -174,8 +193,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     ds.add_argument("--out", default=None, help="omniglot-like: output folder (default: data/cache/omniglot-like)")
     ds.add_argument("--seed", type=int, default=0, help="omniglot-like: seed of the distortions and the split")
+    ck = sub.add_parser("check", help="apply the book's tests to your own model family's outputs (a report)")
+    ck.add_argument("file", help="CSV, Parquet or JSON Lines: generations, multiple choice or aggregate scores")
+    ck.add_argument("--out", default=None, help="report folder (default: <file>-check beside the file)")
     args = parser.parse_args(argv)
-    return {"arithmetic": _arithmetic, "vision": _vision, "datasets": _datasets}[args.experiment](args)
+    commands = {"arithmetic": _arithmetic, "vision": _vision, "datasets": _datasets, "check": _check}
+    return commands[args.experiment](args)
 
 
 if __name__ == "__main__":

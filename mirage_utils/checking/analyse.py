@@ -1,0 +1,284 @@
+"""Apply the book's tests to a reader's model family: metrics per model, chance and resolution, both sharpness
+measures with their window, and the mirage test (:func:`mirage_utils.diagnosis.diagnose`) with its intervals.
+
+Everything is computed by the book's own modules (metrics, resolution, emergence, diagnosis); this module only
+arranges them for one table and says in plain words what the numbers support.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from .. import diagnosis, emergence, metrics, resolution
+from .schema import Validated, validate
+
+# name -> (kind, higher is better, label). Discrete metrics are 0/1 per example; continuous ones give credit.
+METRICS: dict[str, tuple[str, bool, str]] = {
+    "exact_match": ("discrete", True, "exact match"),
+    "token_edit_distance": ("continuous", False, "token edit distance (characters)"),
+    "token_probability": ("continuous", True, "per-token probability of the target"),
+    "multiple_choice_grade": ("discrete", True, "multiple choice grade"),
+    "brier_score": ("continuous", False, "Brier score (BIG-bench convention)"),
+}
+DISCRETE_NAMES = {"exact_match", "exact_str_match", "accuracy", "multiple_choice_grade", "acc"}
+LOWER_IS_BETTER_NAMES = {
+    "token_edit_distance",
+    "brier_score",
+    "edit_distance",
+    "calibration_multiple_choice_brier_score",
+}
+
+
+def _chance(targets: pd.Series) -> float | None:
+    """Exact match of a uniform guess with as many digits as each target, when every target is a number."""
+    text = targets.astype(str).str.strip()
+    if not text.str.fullmatch(r"\d+").all():
+        return None
+    length = text.str.len().to_numpy(dtype=float)
+    return float(np.mean(np.where(length == 1, 0.1, 1.0 / (9.0 * 10.0 ** (length - 1)))))
+
+
+def per_example(v: Validated) -> pd.DataFrame:
+    """One row per model x (seed x) example with every applicable metric's per-example value."""
+    df = v.frame
+    keys = ["model", v.scale, *(["seed"] if "seed" in df.columns else []), "example_id"]
+    out = df[keys].copy()
+    if v.layout == "generations":
+        target, output = df["target"].str.strip(), df["output"].str.strip()
+        out["exact_match"] = (target.to_numpy() == output.to_numpy()).astype(float)
+        out["token_edit_distance"] = metrics.token_edit_distances(list(target), list(output)).astype(float)
+        if "token_logprobs" in df.columns:
+            out["token_probability"] = df["token_logprobs"].map(lambda lp: math.exp(float(np.mean(lp))))
+    else:
+        mcg = np.empty(len(df))
+        brier = np.empty(len(df))
+        chance = np.empty(len(df))
+        n_options = df["option_logprobs"].map(len).to_numpy()
+        for k in np.unique(n_options):
+            rows = np.flatnonzero(n_options == k)
+            lp = np.array(df["option_logprobs"].iloc[rows].tolist(), dtype=float)
+            probs = metrics.normalise_log_probs(lp)
+            idx = df["correct_option"].iloc[rows].to_numpy()
+            mcg[rows] = metrics.multiple_choice_grade(probs, idx, per_example=True)
+            brier[rows] = metrics.brier_score(probs, idx, per_example=True)
+            chance[rows] = 1.0 / k
+        out["multiple_choice_grade"], out["brier_score"], out["chance"] = mcg, brier, chance
+    return out
+
+
+def _curve(values: list[NDArray[np.float64]], discrete: bool, higher: bool, seeds: bool) -> diagnosis.Curve:
+    """Seeds as the unit when every model has >= 2 seeds; else Wilson (0/1 metrics) or a bootstrap over examples."""
+    if seeds:
+        return diagnosis.mean_curve(values, higher)
+    if discrete:
+        return diagnosis.binary_curve(values)
+    return diagnosis.bootstrap_curve(values, higher)
+
+
+def _finite(x: float) -> float | None:
+    return None if x is None or not np.isfinite(x) else float(x)
+
+
+def _sharpness(x: NDArray[np.float64], y: NDArray[np.float64], higher: bool) -> dict[str, Any]:
+    window = {
+        "smallest": float(x.min()),
+        "largest": float(x.max()),
+        "sizes": int(x.size),
+        "decades": float(np.log10(x.max() / x.min())),
+    }
+    if x.size < emergence.MIN_POINTS:
+        return {"window": window, "note": f"fewer than {emergence.MIN_POINTS} sizes: sharpness is undefined"}
+    out: dict[str, Any] = {"window": window}
+    for measure in ("emergence_score", "steepest_rise_ratio"):
+        out[measure] = _finite(emergence.sharpness(x, y, measure, higher))
+    return out
+
+
+def analyse(v: Validated, confidence: float = 0.95) -> dict[str, Any]:
+    """Every number of the report for a validated table (see :func:`check`)."""
+    if v.layout == "aggregates":
+        return _analyse_aggregates(v)
+    ex = per_example(v)
+    has_seeds = "seed" in ex.columns and bool((ex.groupby("model")["seed"].nunique() >= 2).all())
+    scale_of = ex.groupby("model")[v.scale].first().sort_values()
+    models = list(scale_of.index)
+    x = scale_of.to_numpy(dtype=float)
+    names = [m for m in METRICS if m in ex.columns]
+    rows = []
+    curves: dict[str, diagnosis.Curve] = {}
+    for name in names:
+        kind, higher, _ = METRICS[name]
+        if has_seeds:
+            per_seed = ex.groupby(["model", "seed"])[name].mean()
+            values = [per_seed.loc[m].to_numpy(dtype=float) for m in models]
+        else:
+            values = [ex.loc[ex["model"] == m, name].to_numpy(dtype=float) for m in models]
+        curves[name] = _curve(values, kind == "discrete", higher, has_seeds)
+    for i, m in enumerate(models):
+        sub = ex[ex["model"] == m]
+        n = int(sub["example_id"].nunique())
+        row: dict[str, Any] = {
+            "model": m,
+            v.scale: float(x[i]),
+            "examples": n,
+            "seeds": int(sub["seed"].nunique()) if "seed" in sub.columns else 1,
+            "resolvable accuracy (median reading > 0 above)": resolution.median_zero_threshold(n),
+        }
+        if v.layout == "generations":
+            row["chance (uniform guess)"] = _chance(v.frame.loc[v.frame["model"] == m, "target"])
+        else:
+            row["chance (uniform guess)"] = float(sub["chance"].mean())
+        for name in names:
+            c = curves[name]
+            row[name] = float(c.mean[i])
+            row[f"{name} lo"], row[f"{name} hi"] = float(c.lo[i]), float(c.hi[i])
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    sharp = {name: _sharpness(x, curves[name].mean, METRICS[name][1]) for name in names}
+    discrete = "exact_match" if "exact_match" in names else "multiple_choice_grade"
+    continuous = [n for n in names if METRICS[n][0] == "continuous"]
+    diag: dict[str, Any] = {}
+    for cont in continuous:
+        d = diagnosis.diagnose(curves[discrete], curves[cont])
+        diag[cont] = {k: (_finite(val) if isinstance(val, float) else val) for k, val in d.__dict__.items()}
+        diag[cont]["onset model"] = models[d.onset] if d.onset is not None else None
+    result = {
+        "layout": v.layout,
+        "scale": v.scale,
+        "excluded": v.excluded,
+        "rows scored": int(len(ex)),
+        "models": models,
+        "uncertainty": (
+            "seeds as the unit (t interval over seeds)"
+            if has_seeds
+            else "Wilson interval (0/1 metrics) or bootstrap over examples"
+        ),
+        "confidence": confidence,
+        "table": table.to_dict(orient="records"),
+        "metrics": {
+            n: {"kind": METRICS[n][0], "higher is better": METRICS[n][1], "label": METRICS[n][2]} for n in names
+        },
+        "sharpness": sharp,
+        "diagnosis": {"discrete": discrete, "by continuous metric": diag},
+    }
+    result["summary"] = summarise(result)
+    return result
+
+
+def _analyse_aggregates(v: Validated) -> dict[str, Any]:
+    df = v.frame
+    has_seeds = "seed" in df.columns and bool((df.groupby(["model", "metric"])["seed"].nunique() >= 2).all())
+    scale_of = df.groupby("model")[v.scale].first().sort_values()
+    models, x = list(scale_of.index), scale_of.to_numpy(dtype=float)
+    rows, sharp, curves = [], {}, {}
+    for metric, g in df.groupby("metric", sort=True):
+        higher = str(metric) not in LOWER_IS_BETTER_NAMES
+        values = [g.loc[g["model"] == m, "value"].to_numpy(dtype=float) for m in models]
+        if any(len(vals) == 0 for vals in values):
+            continue
+        if has_seeds:
+            curves[metric] = diagnosis.mean_curve(values, higher)
+        elif str(metric) in DISCRETE_NAMES and all(((vals >= 0) & (vals <= 1)).all() for vals in values):
+            n = np.array([g.loc[g["model"] == m, "n"].iloc[0] for m in models], dtype=float)
+            k = np.round(np.array([vals[0] for vals in values]) * n)
+            lo, hi = resolution.binomial_ci(k, n)
+            curves[metric] = diagnosis.Curve(k / n, lo, hi, higher)
+        sharp[str(metric)] = _sharpness(x, np.array([vals.mean() for vals in values]), higher)
+        for i, m in enumerate(models):
+            rows.append(
+                {
+                    "model": m,
+                    v.scale: float(x[i]),
+                    "metric": str(metric),
+                    "value": float(values[i].mean()),
+                    "examples": int(g.loc[g["model"] == m, "n"].iloc[0]),
+                }
+            )
+    discrete = next((m for m in curves if str(m) in DISCRETE_NAMES), None)
+    diag: dict[str, Any] = {}
+    note = None
+    if discrete is None:
+        note = "no discrete metric (exact match, accuracy, multiple choice grade) with intervals"
+    else:
+        for cont in (m for m in curves if str(m) not in DISCRETE_NAMES):
+            d = diagnosis.diagnose(curves[discrete], curves[cont])
+            diag[str(cont)] = {k: (_finite(val) if isinstance(val, float) else val) for k, val in d.__dict__.items()}
+        if not diag:
+            note = (
+                "the mirage test needs an interval on the continuous metric: give seeds (>= 2 per model) or "
+                "per-example outputs"
+            )
+    result = {
+        "layout": "aggregates",
+        "scale": v.scale,
+        "excluded": v.excluded,
+        "rows scored": int(len(df)),
+        "models": models,
+        "uncertainty": "seeds as the unit" if has_seeds else "Wilson interval from n (0/1 metrics)",
+        "table": rows,
+        "metrics": {str(m): {"higher is better": str(m) not in LOWER_IS_BETTER_NAMES} for m in sharp},
+        "sharpness": sharp,
+        "diagnosis": {"discrete": discrete, "by continuous metric": diag, "note": note},
+    }
+    result["summary"] = summarise(result)
+    return result
+
+
+def summarise(result: dict[str, Any]) -> list[str]:
+    """Plain-language sentences: what the numbers support and what they cannot."""
+    out = []
+    models = result["models"]
+    out.append(
+        f"{len(models)} models ({result['scale']} from {models[0]} to {models[-1]}); uncertainty: "
+        f"{result['uncertainty']}."
+    )
+    if result["excluded"]:
+        out.append(
+            "Excluded or changed before scoring: " + "; ".join(f"{k}: {v}" for k, v in result["excluded"].items()) + "."
+        )
+    if len(models) < emergence.MIN_POINTS:
+        out.append(
+            "With fewer than three models no sharpness can be measured: nothing here can show or refute an "
+            "emergent ability."
+        )
+    for name, s in result["sharpness"].items():
+        if "steepest_rise_ratio" in s:
+            es = (
+                "infinite (over half the steps flat)" if s["emergence_score"] is None else f"{s['emergence_score']:.2f}"
+            )
+            ratio = "undefined (no net rise)" if s["steepest_rise_ratio"] is None else f"{s['steepest_rise_ratio']:.2f}"
+            out.append(
+                f"{name}: Eq. 1 {es}, steepest-rise ratio {ratio}, over {s['window']['decades']:.2f} decades "
+                f"({s['window']['sizes']} sizes); a straight line in log scale scores {s['window']['sizes'] - 1} by "
+                "Eq. 1 and 1 by the ratio."
+            )
+    for cont, d in result["diagnosis"]["by continuous metric"].items():
+        out.append(f"Mirage test, {result['diagnosis']['discrete']} against {cont}: {d['verdict']} ({d['reason']}).")
+    if result["diagnosis"].get("note"):
+        out.append(f"Mirage test not run: {result['diagnosis']['note']}.")
+    table = result["table"]
+    discrete = result["diagnosis"]["discrete"]
+    if table and discrete and f"{discrete} lo" in table[0]:
+        unresolved = [
+            r["model"]
+            for r in table
+            if r.get("chance (uniform guess)") is not None and r[f"{discrete} lo"] <= r["chance (uniform guess)"]
+        ]
+        if unresolved:
+            out.append(
+                f"Not resolved above a uniform guess on {discrete} (interval reaches chance): "
+                f"{', '.join(unresolved)}. More examples, or a continuous metric, can tell them apart."
+            )
+    return out
+
+
+def check(frame: pd.DataFrame, confidence: float = 0.95) -> dict[str, Any]:
+    """Validate ``frame`` (see :mod:`mirage_utils.checking.schema`) and return every number of the report as a
+    JSON-ready dict: per-model metrics with intervals and chance, sharpness by both measures with the window, the
+    mirage-test verdict for each continuous metric, and a plain-language summary."""
+    return analyse(validate(frame), confidence)
