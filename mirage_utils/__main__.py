@@ -123,17 +123,28 @@ def _datasets(args: argparse.Namespace) -> int:
 
 def _check(args: argparse.Namespace) -> int:
     """Exit status 0 with a report, 2 for an input that does not follow the documented layout."""
+    from tqdm import tqdm
+
     from .checking import SchemaError, check, read_table
     from .checking.report import write_report
 
     start = time.perf_counter()
-    try:
-        result = check(read_table(args.file))
-    except SchemaError as exc:
-        print(f"check: {args.file}: {exc}", file=sys.stderr)
-        return 2
-    out = Path(args.out) if args.out else Path(args.file).with_suffix("").parent / (Path(args.file).stem + "-check")
-    json_path, html_path = write_report(result, out, source=Path(args.file).name)
+    out = Path(args.out) if args.out else Path(args.file).parent / (Path(args.file).stem + "-check")
+    with tqdm(total=3, desc="check", unit="step", disable=args.quiet) as bar:
+        try:
+            bar.set_postfix_str("reading")
+            table = read_table(args.file)
+            bar.update()
+            bar.set_postfix_str(f"scoring {len(table):,} rows")
+            result = check(table)
+            bar.update()
+        except SchemaError as exc:
+            bar.close()
+            print(f"check: {args.file}: {exc}", file=sys.stderr)
+            return 2
+        bar.set_postfix_str("writing the report")
+        json_path, html_path = write_report(result, out, source=Path(args.file).name)
+        bar.update()
     print("\n".join(result["summary"]))
     print(f"wrote {html_path} and {json_path} in {time.perf_counter() - start:.1f} s")
     return 0
@@ -196,6 +207,7 @@ def main(argv: list[str] | None = None) -> int:
     ck = sub.add_parser("check", help="apply the book's tests to your own model family's outputs (a report)")
     ck.add_argument("file", help="CSV, Parquet or JSON Lines: generations, multiple choice or aggregate scores")
     ck.add_argument("--out", default=None, help="report folder (default: <file>-check beside the file)")
+    ck.add_argument("--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
     commands = {"arithmetic": _arithmetic, "vision": _vision, "datasets": _datasets, "check": _check}
     return commands[args.experiment](args)
