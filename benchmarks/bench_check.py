@@ -33,7 +33,7 @@ def made_up_family(rows: int, models: int = 10, seed: int = 0) -> pd.DataFrame:
     p = np.repeat(np.linspace(0.3, 0.99, models), per)[:, None]
     wrong = gen.random(digits.shape) > p
     out = np.where(wrong, (digits + 1) % 10, digits)
-    join = lambda a: ["".join(map(str, r)) for r in a]  # noqa: E731
+    join = lambda a: ["".join(map(str, r)) for r in a]
     return pd.DataFrame(
         {
             "model": np.repeat([f"m{i}" for i in range(models)], per),
