@@ -197,3 +197,14 @@ def test_cli_writes_a_report_and_exits_2_on_a_malformed_file(tmp_path):
 def test_top_level_function_is_the_same_check():
     frame = _generations("mirage", n=20)
     assert top_level_check(frame)["summary"] == check(frame)["summary"]
+
+
+def test_token_probability_is_a_third_metric_from_logprobs_or_given_directly():
+    frame = _generations("mirage", n=40)
+    p = np.repeat([float(scaling.per_token_probability(s, 1e10, -0.3)) for s in SIZES], 40)
+    direct = check(frame.assign(token_probability=p))
+    from_logs = check(frame.assign(token_logprobs=[json.dumps([float(np.log(v))] * 5) for v in p]))
+    assert direct["table"][0]["token_probability"] == pytest.approx(from_logs["table"][0]["token_probability"])
+    assert set(direct["diagnosis"]["by continuous metric"]) == {"token_edit_distance", "token_probability"}
+    with pytest.raises(SchemaError, match="'token_probability', row 0"):
+        validate(frame.assign(token_probability=np.where(np.arange(len(frame)) == 0, 1.5, 0.5)))

@@ -54,6 +54,8 @@ def per_example(v: Validated) -> pd.DataFrame:
         out["token_edit_distance"] = metrics.token_edit_distances(list(target), list(output)).astype(float)
         if "token_logprobs" in df.columns:
             out["token_probability"] = df["token_logprobs"].map(lambda lp: math.exp(float(np.mean(lp))))
+        elif "token_probability" in df.columns:
+            out["token_probability"] = df["token_probability"]
     else:
         mcg = np.empty(len(df))
         brier = np.empty(len(df))

@@ -4,8 +4,8 @@ Three layouts are accepted, told apart by their columns (every layout also needs
 ``params`` and/or ``flops``, constant per model; ``seed`` is optional and makes seeds the unit):
 
 * **generations**: one row per model x example: ``example_id``, ``target``, ``output``; optional ``prompt`` (answers
-  printed in it are excluded and counted) and ``token_logprobs`` (the model's log-probability of each target token,
-  a JSON list or space-separated numbers);
+  printed in it are excluded and counted) and either ``token_logprobs`` (the model's log-probability of each target
+  token, a JSON list or space-separated numbers) or ``token_probability`` (their geometric mean, in [0, 1]);
 * **multiple choice**: ``example_id``, ``option_logprobs`` (one log-probability per option, JSON list or
   space-separated) and ``correct_option`` (0-based index);
 * **aggregates**: ``metric``, ``value`` and ``n`` (the number of examples behind each score).
@@ -154,6 +154,12 @@ def validate(frame: pd.DataFrame) -> Validated:
             if printed.any():
                 excluded["answer printed in the prompt (a copy would score)"] = int(printed.sum())
                 df = df[~printed]
+        if "token_probability" in df.columns:
+            p = pd.to_numeric(df["token_probability"], errors="coerce")
+            bad = p.isna() | (p < 0) | (p > 1)
+            if bad.any():
+                raise SchemaError(f"column 'token_probability', {_row(df, bad)}: must be a probability in [0, 1]")
+            df["token_probability"] = p.astype(float)
         if "token_logprobs" in df.columns:
             df["token_logprobs"] = _parse_lists(df, "token_logprobs")
             positive = df["token_logprobs"].map(lambda v: any(x > 0 for x in v))
