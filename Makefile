@@ -36,7 +36,7 @@ env: $(DATA_STAMP)
 book: $(DATA_STAMP)
 	$(BIN)/jupyter-book build . -n -W --keep-going
 
-test: unit nbval
+test: lint unit nbval
 
 # ruff (lint + format) and strict mypy on the package; chapter code extracted and checked at the pages' 88 columns,
 # with a duplicate-code check across chapters and the package (scripts/lint_chapters.py --fix formats the chapters).
