@@ -20,19 +20,25 @@ from .plotting import BOOK_BUILD_ENV, CHART_CLASS
 VEGA_BUNDLE = "vega-bundle.js"
 LAYOUT_CSS = "mirage-layout.css"
 # Pages that fit at 1280 px and at 390 px (scripts/check_site.py measures both). Chapter code is formatted to 88
-# columns (scripts/lint_chapters.py); at 12.8 px a monospace column is ~7.7 px, so 88 fit the ~690 px text column.
+# columns (scripts/lint_chapters.py); at 12 px a monospace column is ~7.2 px, so 88 fit the ~684 px text column.
 # Printed output wraps instead of running off the page; tables keep their own horizontal scroll so that a wide
 # one never widens the page, and on a phone code wraps too.
 LAYOUT_RULES = """
-div.cell div.highlight pre, div.cell_output pre { font-size: 0.8rem; line-height: 1.45; }
+div.cell div.highlight pre, div.cell_output pre { font-size: 0.75rem; line-height: 1.45; }
 div.cell_output pre { white-space: pre-wrap; overflow-wrap: anywhere; }
 div.cell_output table, article table.table { display: block; max-width: 100%; overflow-x: auto; }
-div.cell_output table { font-size: 0.8rem; }
-div.cell_output table td, div.cell_output table th { padding: 0.2em 0.45em; }
-div.cell_output img { max-width: 100%; height: auto; }
+div.cell_output table, article table.table { font-size: 0.68rem; }
+table.indextable { display: block; max-width: 100%; overflow-x: auto; }
+div.cell_output table td, div.cell_output table th { padding: 0.2em 0.4em; }
+article table.table td, article table.table th { overflow-wrap: anywhere; }
+article table.table code { overflow-wrap: anywhere; white-space: normal; }
+div.cell_output img, article img { max-width: 100%; height: auto; }
+div.mirage-vega { max-width: 100%; overflow-x: auto; }
+mjx-container[display="true"] { max-width: 100%; overflow-x: auto; overflow-y: hidden; }
+article { overflow-wrap: break-word; }
+code.literal, code.literal span.pre { white-space: normal; overflow-wrap: anywhere; }
 @media (max-width: 600px) {
-  div.cell div.highlight pre { white-space: pre-wrap; overflow-wrap: anywhere; }
-  div.cell_output table { font-size: 0.72rem; }
+  div.highlight pre { white-space: pre-wrap; overflow-wrap: anywhere; }
 }
 """
 
