@@ -15,6 +15,8 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from .. import diagnosis, emergence, metrics, resolution
+from ..arithmetic.task import chance_exact_match
+from ..bigbench import LOWER_IS_BETTER as BIGBENCH_LOWER_IS_BETTER
 from .schema import Validated, validate
 
 # name -> (kind, higher is better, label). Discrete metrics are 0/1 per example; continuous ones give credit.
@@ -26,12 +28,7 @@ METRICS: dict[str, tuple[str, bool, str]] = {
     "brier_score": ("continuous", False, "Brier score (BIG-bench convention)"),
 }
 DISCRETE_NAMES = {"exact_match", "exact_str_match", "accuracy", "multiple_choice_grade", "acc"}
-LOWER_IS_BETTER_NAMES = {
-    "token_edit_distance",
-    "brier_score",
-    "edit_distance",
-    "calibration_multiple_choice_brier_score",
-}
+LOWER_IS_BETTER_NAMES = {"token_edit_distance", "brier_score", "edit_distance"} | BIGBENCH_LOWER_IS_BETTER
 
 
 def _chance(targets: pd.Series) -> float | None:
@@ -39,8 +36,7 @@ def _chance(targets: pd.Series) -> float | None:
     text = targets.astype(str).str.strip()
     if not text.str.fullmatch(r"\d+").all():
         return None
-    length = text.str.len().to_numpy(dtype=float)
-    return float(np.mean(np.where(length == 1, 0.1, 1.0 / (9.0 * 10.0 ** (length - 1)))))
+    return float(np.mean(chance_exact_match(np.asarray(text.str.len(), dtype=np.int64))))
 
 
 def per_example(v: Validated) -> pd.DataFrame:
@@ -86,6 +82,11 @@ def _finite(x: float) -> float | None:
     return None if x is None or not np.isfinite(x) else float(x)
 
 
+def _diagnosis_dict(d: diagnosis.Diagnosis) -> dict[str, Any]:
+    """A :class:`diagnosis.Diagnosis` as JSON-ready fields (NaN and infinities as None)."""
+    return {k: (_finite(val) if isinstance(val, float) else val) for k, val in d.__dict__.items()}
+
+
 def _sharpness(x: NDArray[np.float64], y: NDArray[np.float64], higher: bool) -> dict[str, Any]:
     window = {
         "smallest": float(x.min()),
@@ -111,18 +112,18 @@ def analyse(v: Validated, confidence: float = 0.95) -> dict[str, Any]:
     models = list(scale_of.index)
     x = scale_of.to_numpy(dtype=float)
     names = [m for m in METRICS if m in ex.columns]
+    by_model = dict(tuple(ex.groupby("model")))
     rows = []
     curves: dict[str, diagnosis.Curve] = {}
     for name in names:
         kind, higher, _ = METRICS[name]
         if has_seeds:
-            per_seed = ex.groupby(["model", "seed"])[name].mean()
-            values = [per_seed.loc[m].to_numpy(dtype=float) for m in models]
+            values = [by_model[m].groupby("seed")[name].mean().to_numpy(dtype=float) for m in models]
         else:
-            values = [ex.loc[ex["model"] == m, name].to_numpy(dtype=float) for m in models]
+            values = [by_model[m][name].to_numpy(dtype=float) for m in models]
         curves[name] = _curve(values, kind == "discrete", higher, has_seeds)
     for i, m in enumerate(models):
-        sub = ex[ex["model"] == m]
+        sub = by_model[m]
         n = int(sub["example_id"].nunique())
         row: dict[str, Any] = {
             "model": m,
@@ -147,7 +148,7 @@ def analyse(v: Validated, confidence: float = 0.95) -> dict[str, Any]:
     diag: dict[str, Any] = {}
     for cont in continuous:
         d = diagnosis.diagnose(curves[discrete], curves[cont])
-        diag[cont] = {k: (_finite(val) if isinstance(val, float) else val) for k, val in d.__dict__.items()}
+        diag[cont] = _diagnosis_dict(d)
         diag[cont]["onset model"] = models[d.onset] if d.onset is not None else None
     result = {
         "layout": v.layout,
@@ -209,7 +210,7 @@ def _analyse_aggregates(v: Validated) -> dict[str, Any]:
     else:
         for cont in (m for m in curves if str(m) not in DISCRETE_NAMES):
             d = diagnosis.diagnose(curves[discrete], curves[cont])
-            diag[str(cont)] = {k: (_finite(val) if isinstance(val, float) else val) for k, val in d.__dict__.items()}
+            diag[str(cont)] = _diagnosis_dict(d)
         if not diag:
             note = (
                 "the mirage test needs an interval on the continuous metric: give seeds (>= 2 per model) or "
