@@ -388,24 +388,6 @@ def noise_to_rise(
     return pd.Series(out, dtype=float, name="noise_to_rise")
 
 
-def beyond_null(scores: pd.DataFrame, null: pd.DataFrame, measure: str, quantile: float = 0.99) -> NDArray[np.bool_]:
-    """Per real series (rows of ``scores`` with ``n_points`` and ``measure``): does its score exceed the
-    ``quantile`` of null series with the same number of sizes? Lengths are never pooled (their tails differ)."""
-    for table, cols in ((scores, ["n_points", measure]), (null, ["n_sizes", measure])):
-        missing = [c for c in cols if c not in table.columns]
-        if missing:
-            raise ValueError(f"table lacks columns {missing}")
-    if not 0 < quantile < 1:
-        raise ValueError(f"quantile must lie in (0, 1), got {quantile}")
-    # "higher": an observed null score, never an interpolation between a finite score and an infinite one (Eq. 1
-    # scores a curve with a flat floor as infinitely sharp)
-    cut = null.groupby("n_sizes")[measure].quantile(quantile, interpolation="higher")
-    lacking = sorted(set(scores["n_points"]) - set(cut.index))
-    if lacking:
-        raise ValueError(f"no null series with {lacking} sizes")
-    return scores[measure].to_numpy() > scores["n_points"].map(cut).to_numpy()
-
-
 def metric_enrichment(
     annotated: pd.Series, others: pd.Series, metrics: set[str], extra_hits: int = 0
 ) -> dict[str, float]:

@@ -123,19 +123,20 @@ def test_trend_null_known_cases_and_seeding():
         bigbench.trend_null(2, 10, 0.1, rng(0))
 
 
-def test_noise_to_rise_and_beyond_null_separate_a_jump_from_a_noisy_line():
+def test_noise_to_rise_and_the_grid_null_separate_a_jump_from_a_noisy_line():
     x = np.logspace(9, 11, 8)
     rows = [{"s": "line", "params": p, "value": v} for p, v in zip(x, np.linspace(0, 1, 8))]
     rows += [{"s": "jump", "params": p, "value": v} for p, v in zip(x, [0] * 6 + [1, 1])]
     series = pd.DataFrame(rows)
     noise = bigbench.noise_to_rise(series, ["s"])
     assert noise["line"] == pytest.approx(0, abs=1e-9) and noise["jump"] > 0.2
-    null = pd.concat([bigbench.trend_null(8, 2000, 0.1, rng(1)), bigbench.trend_null(3, 10, 0.1, rng(1))])
     scores = emergence.sharpness_table(series, ["s"], x="params", y="value").set_index("s").loc[["line", "jump"]]
+    scores = scores.reset_index()
     for measure in ("emergence_score", "steepest_rise_ratio"):
-        assert list(bigbench.beyond_null(scores, null, measure)) == [False, True], measure  # the line is not
-    with pytest.raises(ValueError, match="no null series"):
-        bigbench.beyond_null(scores.assign(n_points=5), null, "emergence_score")
+        flags = bigbench.beyond_grid_null(series, scores, ["s"], measure, 0.1, n_series=2000, seed=1)
+        assert list(flags) == [False, True], measure  # the line is not
+    with pytest.raises(ValueError, match="not in the raw table"):
+        bigbench.beyond_grid_null(series, scores.assign(s=["line", "other"]), ["s"], "emergence_score", 0.1)
 
 
 def test_metric_enrichment_on_disjoint_groups_and_its_counterfactual():
