@@ -340,6 +340,47 @@ def diagnose_table(
     return pd.DataFrame(rows)
 
 
+def known_case_grid(
+    cases: dict[str, tuple[Curve, Curve]],
+    tolerances: Sequence[float],
+    onset_rises: Sequence[float],
+    min_rise: float = 0.05,
+    min_effect: float | None = 0.0,
+    monotone: bool = True,
+) -> pd.DataFrame:
+    """:func:`diagnose` on every case under every onset_rise x tolerance: rows are cases, columns the settings.
+
+    Run on cases whose answer is known, it shows whether the rule's verdicts are a property of the cases or of one
+    choice of settings (compare with :func:`recovers_known`).
+    """
+    import pandas as pd
+
+    if not cases or not tolerances or not onset_rises:
+        raise ValueError("need at least one case, one tolerance and one onset_rise")
+    cols = {
+        (rise, tol): {
+            name: diagnose(disc, cont, tol, min_rise, rise, min_effect, monotone).verdict
+            for name, (disc, cont) in cases.items()
+        }
+        for rise in onset_rises
+        for tol in tolerances
+    }
+    grid = pd.DataFrame(cols)
+    grid.columns = pd.MultiIndex.from_tuples(
+        cast("Iterable[tuple[float, float]]", grid.columns), names=["onset rise", "tolerance"]
+    )
+    return grid
+
+
+def recovers_known(grid: pd.DataFrame, expected: dict[str, str]) -> bool:
+    """Claim check: every case in ``expected`` gets its expected verdict under every setting of ``grid``
+    (from :func:`known_case_grid`)."""
+    missing = set(expected) - set(grid.index)
+    if missing:
+        raise ValueError(f"cases not in the grid: {sorted(missing)}")
+    return bool(all((grid.loc[name] == verdict).all() for name, verdict in expected.items()))
+
+
 @dataclass(frozen=True)
 class Replicate:
     """One way of putting intervals on a family's curves: ``unit`` is "seeds" (mean and Student-t interval over

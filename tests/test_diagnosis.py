@@ -321,3 +321,37 @@ def test_no_mirage_found_fails_on_a_family_whose_continuous_metric_leads():
         dg.no_mirage_found(["mirage"])
     with pytest.raises(ValueError, match="no verdicts"):
         dg.no_mirage_found([])
+
+
+def _known_pair():
+    exact, per_token = _smooth_family(2000, 8)
+    gen = rng(1)
+    level = np.array([0.0, 0.0, 0.0, 0.0, 0.9, 1.0])
+    jump = (
+        dg.binary_curve([(gen.random(500) < (0.001 if lv == 0 else 0.8)).astype(float) for lv in level]),
+        dg.mean_curve([lv + 0.01 * gen.standard_normal(500) for lv in level]),
+    )
+    return {"mirage": (dg.binary_curve(exact), dg.mean_curve(per_token)), "jump": jump}
+
+
+def test_known_case_grid_recovers_known_answers_over_settings():
+    grid = dg.known_case_grid(_known_pair(), (0.05, 0.1), (0.0, 0.05))
+    assert grid.shape == (2, 4) and list(grid.columns.names) == ["onset rise", "tolerance"]
+    assert dg.recovers_known(grid, {"mirage": "metric-induced", "jump": "persists"})
+
+
+def test_recovers_known_fails_when_a_setting_flips_a_verdict():
+    # Counterfactual: a tolerance so high that the mirage's resolved precursor no longer counts reads "persists".
+    grid = dg.known_case_grid(_known_pair(), (0.1, 0.9), (0.0,))
+    assert (grid.loc["mirage"] == "metric-induced").any()
+    assert not dg.recovers_known(grid, {"mirage": "metric-induced", "jump": "persists"})
+    # ... and swapped expectations fail at every setting.
+    assert not dg.recovers_known(grid, {"mirage": "persists"})
+
+
+def test_known_case_grid_validation():
+    with pytest.raises(ValueError, match="at least one"):
+        dg.known_case_grid({}, (0.1,), (0.0,))
+    grid = dg.known_case_grid(_known_pair(), (0.1,), (0.0,))
+    with pytest.raises(ValueError, match="not in the grid"):
+        dg.recovers_known(grid, {"absent": "persists"})
