@@ -17,6 +17,7 @@ reason, never dropped silently.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -97,6 +98,11 @@ def _parse_lists(frame: pd.DataFrame, column: str) -> pd.Series:
     return pd.Series(out, index=frame.index, dtype=object)
 
 
+def _printed(target: str, prompt: str) -> bool:
+    """Does ``target`` appear in ``prompt`` as a whole word (so "28" is not found inside "2870")?"""
+    return re.search(rf"(?<!\w){re.escape(target)}(?!\w)", prompt) is not None
+
+
 def validate(frame: pd.DataFrame) -> Validated:
     """Check ``frame`` against its layout; returns the rows to score (a copy) and the excluded counts by reason."""
     if "model" not in frame.columns:
@@ -150,7 +156,9 @@ def validate(frame: pd.DataFrame) -> Validated:
             excluded["no output (scored as an empty answer, kept)"] = int(empty_output.sum())
         df["output"] = df["output"].fillna("").astype(str)
         if "prompt" in df.columns:
-            printed = np.array([t in str(p) for t, p in zip(df["target"], df["prompt"].fillna(""))], dtype=bool)
+            printed = np.array(
+                [_printed(t, str(p)) for t, p in zip(df["target"].str.strip(), df["prompt"].fillna(""))], dtype=bool
+            )
             if printed.any():
                 excluded["answer printed in the prompt (a copy would score)"] = int(printed.sum())
                 df = df[~printed]
