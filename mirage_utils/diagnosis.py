@@ -12,7 +12,9 @@ indicator) sits flat at its floor, a continuous surrogate of the same outputs is
    ``discordant`` when at some step from the smallest model through the onset the surrogate moves against the
    discrete metric by more than ``tolerance`` of the total, both moves resolved by the CIs (it falls while the
    discrete metric does not, or rises while the discrete metric falls): the discrete curve is then not a monotone
-   readout of the surrogate, which is what the mirage mechanism needs;
+   readout of the surrogate, which is what the mirage mechanism needs; also with ``monotone``, ``inconclusive``
+   when the discrete metric's point estimates had already climbed by ``min_rise`` or more before its first
+   resolved rise (seeds that learn at different sizes give such curves): then no flat phase is resolved;
 4. ``metric-induced`` when the precursor is resolved (lower bound > 0) and at least ``tolerance`` of the total;
    ``persists`` when even its upper bound is below ``tolerance`` of the total (the surrogate was flat too);
    ``inconclusive`` otherwise; ``no flat phase`` when the discrete curve already rises at the second model, and
@@ -276,6 +278,16 @@ def diagnose(
         total_lo=total_lo,
         reversal=reversal,
     )
+    early = float(d_mean[:onset].max() - d_mean[0])
+    if monotone and early >= min_rise:
+        return Diagnosis(
+            "inconclusive",
+            reason=(
+                f"before its first resolved rise the discrete metric's estimates had already climbed by {early:.3g}: "
+                "its flat phase is not resolved"
+            ),
+            **found,
+        )
     if min_effect is not None and total < min_effect:
         return Diagnosis(
             "negligible gain",

@@ -355,3 +355,14 @@ def test_known_case_grid_validation():
     grid = dg.known_case_grid(_known_pair(), (0.1,), (0.0,))
     with pytest.raises(ValueError, match="not in the grid"):
         dg.recovers_known(grid, {"absent": "persists"})
+
+
+def test_a_discrete_curve_that_climbs_unresolved_before_its_onset_has_no_flat_phase():
+    # Seeds that learn at different sizes: exact match's seed mean climbs to 0.6, unresolved, before 1.0 at the top;
+    # the continuous metric is resolved all along. Without the guard the rule calls it metric-induced.
+    em = [[0.0, 0.0, 0.0], [0.0, 0.5, 0.9], [0.1, 0.7, 1.0], [0.999, 1.0, 0.998]]
+    ted = [[4.0, 4.1, 3.9], [1.9, 2.0, 2.1], [1.0, 1.1, 0.9], [0.0, 0.01, 0.02]]
+    disc, cont = dg.mean_curve([np.array(v) for v in em]), dg.mean_curve([np.array(v) for v in ted], False)
+    guarded = dg.diagnose(disc, cont)
+    assert guarded.verdict == "inconclusive" and "flat phase" in guarded.reason and guarded.onset == 3
+    assert dg.diagnose(disc, cont, min_effect=None, monotone=False).verdict == "metric-induced"
