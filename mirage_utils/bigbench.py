@@ -295,7 +295,9 @@ def beyond_grid_null(
     """Per row of ``scores`` (a :func:`emergence.sharpness_table` of ``series`` grouped by ``by``): is its
     ``measure`` above the ``quantile`` of :func:`grid_null` curves simulated on *that series' own sizes*? The null
     matches each real curve's number of sizes and their spacing; series sharing a grid (up to a shift and
-    stretch in log N, which no measure sees) share one simulation. Returns a boolean Series on ``scores``' index."""
+    stretch in log N, which no measure sees) share one simulation. Eq. 1 (``emergence_score``) is never flagged on
+    fewer than four sizes: on three it cannot exceed 2, the null's tail sits at that bound, and a flag would be a coin
+    flip of the simulation's seed. Returns a boolean Series on ``scores``' index."""
     missing = [c for c in [*by, x, y] if c not in series.columns] + [
         c for c in [*by, measure] if c not in scores.columns
     ]
@@ -303,13 +305,14 @@ def beyond_grid_null(
         raise ValueError(f"tables lack columns {missing}")
     if not 0 < quantile < 1:
         raise ValueError(f"quantile must lie in (0, 1), got {quantile}")
+    min_sizes = 4 if measure == "emergence_score" else 3
     grids = {}
     for key, g in series.dropna(subset=[x, y]).groupby(by, sort=True):
         xs = np.unique(g[x].to_numpy(float))
         u = np.log10(xs)
         grids[key if isinstance(key, tuple) else (key,)] = (
             xs,
-            tuple(np.round((u - u[0]) / (u[-1] - u[0]), 6)) if xs.size >= 3 else None,
+            tuple(np.round((u - u[0]) / (u[-1] - u[0]), 6)) if xs.size >= min_sizes else None,
         )
     shapes = sorted({shape for _, shape in grids.values() if shape is not None})
     cuts = {}
@@ -389,16 +392,20 @@ def noise_to_rise(
 
 
 def metric_enrichment(
-    annotated: pd.Series, others: pd.Series, metrics: set[str], extra_hits: int = 0
+    annotated: pd.Series, others: pd.Series, metrics: set[str], extra_hits: int = 0, extra_misses: int = 0
 ) -> dict[str, float]:
     """One-sided Fisher exact test: are ``metrics`` more common among annotated emergent entries than among tasks
-    that are not annotated (disjoint groups)? ``extra_hits`` adds entries with one of ``metrics`` to the annotated
-    group (a sensitivity bound for entries whose metric is unknown)."""
+    that are not annotated (disjoint groups)? ``extra_hits`` and ``extra_misses`` add entries with and without one
+    of ``metrics`` to the annotated group (a sensitivity analysis for entries whose metric is unknown: split them
+    into hits and misses, never add only the hits)."""
     from scipy import stats
 
     if annotated.empty or others.empty:
         raise ValueError("both groups need at least one entry")
-    k1, n1 = int(annotated.isin(metrics).sum()) + extra_hits, len(annotated) + extra_hits
+    if extra_hits < 0 or extra_misses < 0:
+        raise ValueError("extra_hits and extra_misses must be >= 0")
+    k1 = int(annotated.isin(metrics).sum()) + extra_hits
+    n1 = len(annotated) + extra_hits + extra_misses
     k2, n2 = int(others.isin(metrics).sum()), len(others)
     # fisher_exact takes any 2x2 array-like; scipy-stubs ask for an array
     odds, p = stats.fisher_exact(cast("NDArray[np.int64]", [[k1, n1 - k1], [k2, n2 - k2]]), alternative="greater")

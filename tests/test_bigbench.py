@@ -151,8 +151,13 @@ def test_metric_enrichment_on_disjoint_groups_and_its_counterfactual():
     opposite = bigbench.metric_enrichment(pd.concat([others] * 5), pd.concat([annotated] * 5), two)
     assert not bigbench.significantly_enriched(opposite)  # the opposite pattern fails the check
     assert bigbench.metric_enrichment(annotated, others, two, extra_hits=10)["p"] < weak["p"]
+    # Unknown entries split into hits and misses: adding misses dilutes the share (10 entries, 8 hits -> 8 of 20).
+    split = bigbench.metric_enrichment(annotated, others, two, extra_hits=0, extra_misses=10)
+    assert split["annotated_share"] == 0.4 and split["p"] > weak["p"]
     with pytest.raises(ValueError):
         bigbench.metric_enrichment(annotated.iloc[:0], others, two)
+    with pytest.raises(ValueError, match="extra_hits"):
+        bigbench.metric_enrichment(annotated, others, two, extra_misses=-1)
 
 
 def test_bigg_sharpness_runs_the_lamda_path_on_the_fixture():
@@ -184,6 +189,15 @@ def test_grid_null_matches_the_spacing_and_the_grid_test_separates_a_jump():
         assert dict(zip(scores["s"], flags)) == {"jump": True, "line": False}, measure
     with pytest.raises(ValueError, match="lack columns"):
         bigbench.beyond_grid_null(series, scores, ["nope"], "emergence_score", 0.1)
+    # Three sizes: Eq. 1 is bounded by 2, so no series is flagged by it; the ratio can still flag a jump.
+    three = pd.DataFrame(
+        [{"s": "jump", "params": p, "value": v} for p, v in zip([1, 10, 100.0], [0, 0, 1.0])]
+        + [{"s": "line", "params": p, "value": v} for p, v in zip([1, 10, 100.0], [0, 0.5, 1.0])]
+    )
+    three_scores = emergence.sharpness_table(three, ["s"], x="params", y="value")
+    assert not bigbench.beyond_grid_null(three, three_scores, ["s"], "emergence_score", 0.1, n_series=2000).any()
+    ratio = bigbench.beyond_grid_null(three, three_scores, ["s"], "steepest_rise_ratio", 0.1, n_series=2000)
+    assert dict(zip(three_scores["s"], ratio)) == {"jump": True, "line": False}
     assert bigbench.null_quantile_error(20_000) == pytest.approx(0.0007, abs=1e-4)
 
 
