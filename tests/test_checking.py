@@ -44,10 +44,21 @@ def test_a_known_mirage_is_metric_induced_and_a_real_step_persists():
     assert step["diagnosis"]["by continuous metric"]["token_edit_distance"]["verdict"] == "persists"
     # both sharpness measures, with the window they were computed on
     s = mirage["sharpness"]["exact_match"]
-    assert s["window"] == {"smallest": 1e7, "largest": 1e12, "sizes": 9, "decades": pytest.approx(5.0)}
+    assert s["window"] == {
+        "smallest": 1e7,
+        "largest": 1e12,
+        "sizes": 9,
+        "decades": pytest.approx(5.0),
+        "straight line, emergence_score": pytest.approx(8.0),  # nine evenly spaced sizes: k - 1
+    }
     assert s["steepest_rise_ratio"] > mirage["sharpness"]["token_edit_distance"]["steepest_rise_ratio"]
     assert step["sharpness"]["exact_match"]["emergence_score"] is None  # infinite: over half the steps flat
     assert any("metric-induced" in line for line in mirage["summary"])
+    # on uneven sizes a line's Eq. 1 is not k - 1, and the summary gives the value on the sizes used
+    uneven = _generations("mirage", n=50)
+    uneven = uneven[uneven["params"] != uneven["params"].unique()[1]]
+    line = check(uneven)["sharpness"]["exact_match"]["window"]["straight line, emergence_score"]
+    assert line != pytest.approx(7.0)
 
 
 def test_seeds_are_the_unit_when_every_model_has_two():

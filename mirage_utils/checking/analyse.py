@@ -96,6 +96,8 @@ def _sharpness(x: NDArray[np.float64], y: NDArray[np.float64], higher: bool) -> 
     }
     if x.size < emergence.MIN_POINTS:
         return {"window": window, "note": f"fewer than {emergence.MIN_POINTS} sizes: sharpness is undefined"}
+    # what steady growth scores on these sizes: Eq. 1 of a line depends on the spacing (k - 1 only when even)
+    window["straight line, emergence_score"] = float(emergence.sharpness(x, np.log10(x), "emergence_score"))
     out: dict[str, Any] = {"window": window}
     for measure in ("emergence_score", "steepest_rise_ratio"):
         out[measure] = _finite(emergence.sharpness(x, y, measure, higher))
@@ -257,8 +259,8 @@ def summarise(result: dict[str, Any]) -> list[str]:
             ratio = "undefined (no net rise)" if s["steepest_rise_ratio"] is None else f"{s['steepest_rise_ratio']:.2f}"
             out.append(
                 f"{name}: Eq. 1 {es}, steepest-rise ratio {ratio}, over {s['window']['decades']:.2f} decades "
-                f"({s['window']['sizes']} sizes); a straight line in log scale scores {s['window']['sizes'] - 1} by "
-                "Eq. 1 and 1 by the ratio."
+                f"({s['window']['sizes']} sizes); a straight line in log scale scores "
+                f"{s['window']['straight line, emergence_score']:.2f} by Eq. 1 on these sizes and 1 by the ratio."
             )
     for cont, d in result["diagnosis"]["by continuous metric"].items():
         out.append(f"Mirage test, {result['diagnosis']['discrete']} against {cont}: {d['verdict']} ({d['reason']}).")

@@ -28,8 +28,9 @@ def to_json(result: dict[str, Any]) -> str:
     return json.dumps(result, indent=1, default=_json_default, allow_nan=False)
 
 
-def figure_png(result: dict[str, Any]) -> bytes:
-    """One panel per metric against scale (log axis), with intervals and the chance level where one exists."""
+def figure_png(result: dict[str, Any], title: str = "") -> bytes:
+    """One panel per metric against scale (log axis), with intervals (a discrete metric's clipped to [0, 1]) and
+    the chance level where one exists; ``title`` heads the figure with the uncertainty used."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -41,7 +42,7 @@ def figure_png(result: dict[str, Any]) -> bytes:
         names = sorted({r["metric"] for r in rows})
     else:
         names = list(result["metrics"])
-    fig, axes = plt.subplots(1, len(names), figsize=(4.2 * len(names), 3.4), squeeze=False)
+    fig, axes = plt.subplots(1, len(names), figsize=(4.2 * len(names), 3.6), squeeze=False, layout="constrained")
     for ax, name in zip(axes[0], names):
         if result["layout"] == "aggregates":
             sub = [r for r in rows if r["metric"] == name]
@@ -50,14 +51,19 @@ def figure_png(result: dict[str, Any]) -> bytes:
         else:
             x = np.array([r[scale] for r in rows])
             ax.plot(x, [r[name] for r in rows], "o-")
-            ax.fill_between(x, [r[f"{name} lo"] for r in rows], [r[f"{name} hi"] for r in rows], alpha=0.25, lw=0)
+            lo, hi = np.array([r[f"{name} lo"] for r in rows]), np.array([r[f"{name} hi"] for r in rows])
+            discrete = result["metrics"][name]["kind"] == "discrete"
+            if discrete:
+                lo, hi = np.clip(lo, 0, 1), np.clip(hi, 0, 1)
+            ax.fill_between(x, lo, hi, alpha=0.25, lw=0, label="interval")
             chance = [r.get("chance (uniform guess)") for r in rows]
-            if result["metrics"][name]["kind"] == "discrete" and all(c is not None for c in chance):
+            if discrete and all(c is not None for c in chance):
                 ax.plot(x, chance, ":", color="grey", label="chance (uniform guess)")
                 ax.legend(fontsize=7)
         ax.set_xscale("log")
         ax.set(title=name.replace("_", " "), xlabel=f"{scale} (log scale)", ylabel=name.replace("_", " "))
-    fig.tight_layout()
+    heading = f"{title}: " if title else ""
+    fig.suptitle(f"{heading}{len(result['models'])} models; intervals: {result['uncertainty']}", fontsize=9)
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=110)
     plt.close(fig)
@@ -91,7 +97,7 @@ pre { white-space: pre-wrap; background: #f6f6f6; padding: 0.5em; font-size: 0.8
 
 def to_html(result: dict[str, Any], source: str = "") -> str:
     """A self-contained page: summary, figure, per-model table, sharpness and the mirage test in full."""
-    png = base64.b64encode(figure_png(result)).decode("ascii")
+    png = base64.b64encode(figure_png(result, source)).decode("ascii")
     summary = "".join(f"<li>{html.escape(s)}</li>" for s in result["summary"])
     title = f"Check your own curve: {html.escape(source)}" if source else "Check your own curve"
     return f"""<!DOCTYPE html>
