@@ -406,3 +406,51 @@ def sharpness_strip_chart(series: pd.DataFrame, *, title: str) -> alt.FacetChart
         .add_params(measure)
         .properties(title=title),
     )
+
+
+def threshold_explorer(table: pd.DataFrame, *, title: str, start: float) -> alt.HConcatChart:
+    """Interactive view of a thresholded metric: a slider moves c (log10) over the grid of ``table`` (from
+    :func:`mirage_utils.vision.outcomes.threshold_table`); left, each run's mean error with c drawn across it; right,
+    the share of examples below c per run (dots) and its mean over seeds (line). Log x axes."""
+    need = {"params", "seed", "log10_c", "share_below", "mean_error"}
+    if not need <= set(table.columns):
+        raise ValueError(f"table lacks columns {sorted(need - set(table.columns))}")
+    grid = np.sort(table["log10_c"].unique())
+    if grid.size < 2:
+        raise ValueError("need at least two thresholds to move between")
+    step = float(np.round(np.diff(grid).min(), 6))
+    if not np.allclose(np.diff(grid), step, atol=1e-6):
+        raise ValueError("thresholds must be evenly spaced in log10 c")
+    snap = float(grid[np.argmin(np.abs(grid - start))])
+    log_c = alt.param(
+        name="logc",
+        value=snap,
+        bind=alt.binding_range(min=float(grid[0]), max=float(grid[-1]), step=step, name="threshold log10 c  "),
+    )
+    lo, hi = float(table["params"].min()), float(table["params"].max())
+    x = alt.X(
+        "params:Q",
+        scale=alt.Scale(type="log", domain=[lo / 1.3, hi * 1.3], nice=False),
+        axis=alt.Axis(format="~s"),
+        title="Parameters (log scale)",
+    )
+    errors = table.drop_duplicates(["params", "seed"])[["params", "seed", "mean_error"]]
+    seed_dots = (
+        alt.Chart(errors)
+        .mark_circle(size=30, color=PALETTE[1], opacity=0.7)
+        .encode(
+            x=x,
+            y=alt.Y("mean_error:Q", scale=alt.Scale(type="log"), title="Mean squared error per pixel (log scale)"),
+            tooltip=[alt.Tooltip("params:Q", format=","), "seed:N", alt.Tooltip("mean_error:Q", format=".4f")],
+        )
+    )
+    rule = alt.Chart(errors).transform_calculate(c="pow(10, logc)").mark_rule(color=PALETTE[3]).encode(y="c:Q")
+    left = alt.layer(seed_dots, rule).properties(width=260, height=230, title="Error (smooth); red: c")
+    at_c = alt.Chart(table).transform_filter("abs(datum.log10_c - logc) < 1e-6")
+    y = alt.Y("share_below:Q", scale=alt.Scale(domain=[0, 1]), title="Share of test images with error < c")
+    dots = at_c.mark_circle(size=30, color=PALETTE[3], opacity=0.7).encode(
+        x=x, y=y, tooltip=[alt.Tooltip("params:Q", format=","), "seed:N", alt.Tooltip("share_below:Q", format=".3f")]
+    )
+    mean = at_c.mark_line(color=PALETTE[3]).encode(x=x, y=alt.Y("mean(share_below):Q"))
+    right = alt.layer(dots, mean).properties(width=260, height=230, title="Reconstruction_c (sharp)")
+    return alt.hconcat(left, right).add_params(log_c).properties(title=title)

@@ -152,3 +152,23 @@ def test_sharpness_strip_chart_drops_infinite_scores_and_binds_the_measure():
     assert any(r["score"].startswith("infinite") for r in data)
     with pytest.raises(ValueError, match="lacks"):
         plotting.sharpness_strip_chart(pd.DataFrame(rows).drop(columns="beyond"), title="t")
+
+
+def test_threshold_explorer_binds_log_c_and_filters_on_it():
+    table = pd.DataFrame(
+        [
+            {"params": p, "seed": s, "log10_c": lc, "share_below": 0.5, "mean_error": 0.01}
+            for p in (1e3, 1e4)
+            for s in range(3)
+            for lc in (-3.0, -2.5, -2.0)
+        ]
+    )
+    spec = plotting.threshold_explorer(table, title="t", start=-2.4).to_dict()
+    slider = {p["name"]: p for p in spec["params"]}["logc"]
+    assert slider["value"] == -2.5 and slider["bind"]["step"] == 0.5  # snapped to the grid
+    assert "abs(datum.log10_c - logc) < 1e-6" in str(spec)
+    with pytest.raises(ValueError, match="lacks"):
+        plotting.threshold_explorer(table.drop(columns="seed"), title="t", start=-2)
+    uneven = pd.concat([table, table.assign(log10_c=-1.0)])
+    with pytest.raises(ValueError, match="evenly spaced"):
+        plotting.threshold_explorer(uneven, title="t", start=-2)

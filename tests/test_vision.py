@@ -192,3 +192,22 @@ def test_class_groups_reveal_clustered_errors_and_random_groups_do_not():
     assert outcomes.class_subset_outcomes(clustered, labels, k).shape == (200, 3)
     with pytest.raises(ValueError):
         outcomes.class_subset_outcomes(clustered, labels[:10], k)
+
+
+def test_threshold_table_is_each_runs_share_strictly_below_c():
+    table = pd.DataFrame(
+        {
+            "autoencoder-0_s0": [0.1, 0.2, 0.3, 0.4],
+            "autoencoder-0_s1": [0.1, 0.1, 0.1, 0.1],
+            "autoencoder-1_s0": [0.01, 0.02, 0.03, 0.5],
+        }
+    )
+    runs = pd.DataFrame({"size_index": [0, 1], "params": [10.0, 100.0]})
+    out = outcomes.threshold_table(table, "autoencoder", runs, [0.1, 0.25])
+    assert len(out) == 3 * 2
+    got = out.set_index(["params", "seed", "c"])["share_below"]
+    assert got[(10.0, 0, 0.1)] == 0 and got[(10.0, 0, 0.25)] == 0.5  # 0.1 is not below 0.1
+    assert got[(10.0, 1, 0.25)] == 1 and got[(100.0, 0, 0.1)] == 0.75
+    assert out.set_index(["params", "seed"])["mean_error"].loc[(10.0, 0)].iloc[0] == pytest.approx(0.25)
+    with pytest.raises(ValueError, match="positive"):
+        outcomes.threshold_table(table, "autoencoder", runs, [0.0, 0.1])

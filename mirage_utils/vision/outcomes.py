@@ -169,3 +169,31 @@ def independent_subset_prediction(per_run_table: pd.DataFrame, k: int) -> NDArra
     if k < 1:
         raise ValueError("k must be >= 1")
     return per_run_table.groupby("size_index")["accuracy"].apply(lambda a: np.mean(a.to_numpy() ** k)).to_numpy()
+
+
+def threshold_table(table: pd.DataFrame, family: str, runs: pd.DataFrame, thresholds: ArrayLike) -> pd.DataFrame:
+    """Reconstruction_c for every run at every threshold ``c`` (the share of its test examples with error below c),
+    one row per run x c: params, seed, c, log10_c, share_below, and the run's mean error. The input of an explorer
+    that moves c over a family's errors; seeds stay separate."""
+    cs = np.asarray(thresholds, dtype=np.float64)
+    if cs.ndim != 1 or cs.size == 0 or not np.all(cs > 0):
+        raise ValueError("thresholds must be a non-empty 1-D array of positive numbers")
+    params = runs.groupby("size_index")["params"].first()
+    rows = []
+    for size, cols in run_columns(table, family).items():
+        for col in cols:
+            errors = np.sort(table[col].to_numpy(dtype=np.float64))
+            share = np.searchsorted(errors, cs, side="left") / errors.size  # strictly below c
+            rows.append(
+                pd.DataFrame(
+                    {
+                        "params": float(params[size]),
+                        "seed": int(cast(re.Match[str], _RUN.match(col))["seed"]),
+                        "c": cs,
+                        "log10_c": np.round(np.log10(cs), 6),
+                        "share_below": share,
+                        "mean_error": float(errors.mean()),
+                    }
+                )
+            )
+    return pd.concat(rows, ignore_index=True)
