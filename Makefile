@@ -35,6 +35,7 @@ env: $(DATA_STAMP)
 
 book: $(DATA_STAMP)
 	$(BIN)/jupyter-book build . -n -W --keep-going
+	$(BIN)/python scripts/execution_stamp.py write
 
 test: lint unit nbval
 
@@ -49,8 +50,16 @@ lint: $(STAMP)
 unit: $(DATA_STAMP)
 	$(BIN)/python -m pytest tests
 
+# Every chapter must execute without errors. Right after a successful `make book` on the same inputs (package,
+# chapters, configs, data: scripts/execution_stamp.py), the build's executed notebooks are checked instead of running
+# every chapter a second time; otherwise nbval executes them.
 nbval: $(DATA_STAMP)
-	$(BIN)/python -m pytest --nbval-lax -p no:cacheprovider notebooks
+	@if $(BIN)/python scripts/execution_stamp.py check; then \
+	  echo "nbval: inputs unchanged since the last make book; checking its executed chapters"; \
+	  $(BIN)/python scripts/execution_stamp.py errors; \
+	else \
+	  $(BIN)/python -m pytest --nbval-lax -p no:cacheprovider notebooks; \
+	fi
 
 # Regenerate each chapter's .ipynb from its .md (the .md is the source of truth; never --sync).
 sync: $(STAMP)
