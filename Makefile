@@ -34,8 +34,9 @@ $(DATA_STAMP): $(STAMP) mirage_utils/vision/data.py
 env: $(DATA_STAMP)
 
 book: $(DATA_STAMP)
+	$(BIN)/python scripts/execution_stamp.py begin
 	$(BIN)/jupyter-book build . -n -W --keep-going
-	$(BIN)/python scripts/execution_stamp.py write
+	$(BIN)/python scripts/execution_stamp.py commit
 
 test: lint unit nbval
 

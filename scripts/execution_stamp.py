@@ -1,6 +1,8 @@
 """Let `make test` reuse the chapters that `make book` just executed, so CI executes each chapter once.
 
-    execution_stamp.py write    after a successful build: record a hash of everything the chapters' outputs depend on
+    execution_stamp.py begin    before a build: hash everything the chapters' outputs depend on (kept aside) and
+                                drop the last build's record
+    execution_stamp.py commit   after a successful build: make the hash taken at `begin` the build's record
     execution_stamp.py check    exit 0 if the last build's record matches the current inputs (else 1)
     execution_stamp.py errors   fail if any chapter lacks an executed notebook in the build, has a code cell that was
                                 not executed, or has an error output (what nbval --nbval-lax would catch)
@@ -19,6 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 BUILD = ROOT / "_build"
 STAMP = BUILD / ".executed-inputs.sha256"
+PENDING = BUILD / ".executed-inputs.pending"
 EXECUTED = BUILD / "jupyter_execute" / "notebooks"
 INPUTS = (
     "notebooks/*.md",
@@ -65,12 +68,19 @@ def chapter_errors() -> list[str]:
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 1 or argv[0] not in ("write", "check", "errors"):
+    if len(argv) != 1 or argv[0] not in ("begin", "commit", "check", "errors"):
         print(__doc__, file=sys.stderr)
         return 2
-    if argv[0] == "write":
+    if argv[0] == "begin":  # hashed before the build: an edit made while it runs must not look built
         BUILD.mkdir(exist_ok=True)
-        STAMP.write_text(inputs_hash() + "\n")
+        STAMP.unlink(missing_ok=True)
+        PENDING.write_text(inputs_hash() + "\n")
+        return 0
+    if argv[0] == "commit":
+        if not PENDING.is_file():
+            print("execution_stamp: no pending hash (run `begin` before the build)", file=sys.stderr)
+            return 1
+        PENDING.replace(STAMP)
         return 0
     if argv[0] == "check":
         return 0 if STAMP.is_file() and STAMP.read_text().strip() == inputs_hash() else 1

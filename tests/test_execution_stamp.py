@@ -25,6 +25,7 @@ def book(tmp_path, monkeypatch):
     monkeypatch.setattr(stamp, "ROOT", tmp_path)
     monkeypatch.setattr(stamp, "BUILD", tmp_path / "_build")
     monkeypatch.setattr(stamp, "STAMP", tmp_path / "_build" / ".executed-inputs.sha256")
+    monkeypatch.setattr(stamp, "PENDING", tmp_path / "_build" / ".executed-inputs.pending")
     monkeypatch.setattr(stamp, "EXECUTED", tmp_path / "_build" / "jupyter_execute" / "notebooks")
     return tmp_path
 
@@ -37,11 +38,17 @@ def _executed(book: Path, cells: list[dict]) -> None:
 
 def test_any_input_edit_invalidates_the_stamp_but_checkpoints_do_not(book):
     assert stamp.main(["check"]) == 1  # no build yet
-    assert stamp.main(["write"]) == 0 and stamp.main(["check"]) == 0
+    assert stamp.main(["commit"]) == 1  # nothing begun
+    assert stamp.main(["begin"]) == 0 and stamp.main(["check"]) == 1  # a build in progress is not a build
+    assert stamp.main(["commit"]) == 0 and stamp.main(["check"]) == 0
     (book / "data" / "checkpoints" / "w.pt").write_bytes(b"weights")  # written by training, not an input
     assert stamp.main(["check"]) == 0
     (book / "mirage_utils" / "m.py").write_text("x = 2\n")
     assert stamp.main(["check"]) == 1
+    # an edit made while the build runs: the record is the hash taken before, so it does not match
+    assert stamp.main(["begin"]) == 0
+    (book / "notebooks" / "01_a.md").write_text("# edited\n")
+    assert stamp.main(["commit"]) == 0 and stamp.main(["check"]) == 1
 
 
 def test_errors_flags_missing_unexecuted_and_failed_chapters(book):
