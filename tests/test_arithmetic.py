@@ -111,6 +111,19 @@ def test_near_miss_options_differ_only_in_the_middle_digits(answer, n_options, s
     assert ar.near_miss_options(answer, n_options, rng(seed)) == (options, correct)  # seeded
 
 
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 99_999), st.integers(2, 10), st.integers(0, 2**31))
+def test_units_digit_options_differ_only_in_the_last_digit(answer, n_options, seed):
+    answer = str(answer)
+    options, correct = ar.units_digit_options(answer, n_options, rng(seed))
+    assert len(options) == len(set(options)) == n_options and options[correct] == answer
+    assert all(len(o) == len(answer) and o[:-1] == answer[:-1] for o in options)
+    assert ar.units_digit_options(answer, n_options, rng(seed)) == (options, correct)  # seeded
+    for bad, k in [("4x", 3), ("42", 11), ("42", 1)]:
+        with pytest.raises(ValueError):
+            ar.units_digit_options(bad, k, rng(0))
+
+
 def test_near_miss_options_reject_what_has_no_middle():
     for bad, k in [("42", 3), ("1x3", 3), ("123", 11), ("123", 1)]:
         with pytest.raises(ValueError):
@@ -269,9 +282,10 @@ def test_smoke_shards_merge_and_determinism(tmp_path, monkeypatch):
     mc = art["multiple_choice"]
     assert mc.groupby(["model", "seed", "option_set", "task", "question"])["correct"].sum().eq(1).all()
     assert np.isneginf(mc.loc[mc["option"] == "banana", "log_prob"]).all()
-    assert set(mc["option_set"]) == {"bigbench", "near_miss"}
-    near = mc[mc["option_set"] == "near_miss"]
-    assert near.groupby(["model", "seed", "task", "question"]).size().eq(cfg.near_miss_options).all()
+    assert set(mc["option_set"]) == {"bigbench", "near_miss", "units_digit"}
+    for own in ("near_miss", "units_digit"):
+        near = mc[mc["option_set"] == own]
+        assert near.groupby(["model", "seed", "task", "question"]).size().eq(cfg.near_miss_options).all()
     models = art["models"]
     assert len(models) == 4 and (models["tokens_per_second"] > 0).all()
     # determinism: a shard rerun gives identical outputs

@@ -142,6 +142,13 @@ def test_smallest_at_chance_and_emergence_by_seed():
     scores = pd.DataFrame(rows)
     assert an.smallest_at_chance(scores) == {"t": True}
     assert an.smallest_at_chance(scores.assign(mcg=scores["mcg"] + 0.2)) == {"t": False}  # smallest beats chance
+    # the option set nearest chance at the smallest size, relative to the room above chance (not in absolute terms)
+    few = scores.assign(chance=0.5, mcg=scores["mcg"].clip(lower=0.62))  # 0.12 above chance: 24% of the room
+    many = scores.assign(chance=0.2, mcg=scores["mcg"] + 0.02)  # 0.16 above chance but only 20% of the room
+    assert an.floor_nearest_chance({"few": few, "many": many}) == {"t": "many"}
+    assert an.floor_nearest_chance({"few": few.assign(mcg=0.55), "many": many}) == {"t": "few"}
+    with pytest.raises(ValueError, match="no option sets"):
+        an.floor_nearest_chance({})
     sharp = an.sharpness_by_seed(scores, "mcg").iloc[0]
     assert sharp["seeds"] == 3 and sharp["sizes"] == 3 and sharp["window_decades"] == pytest.approx(2)
     for m in an.SHARPNESS_MEASURES:

@@ -235,7 +235,8 @@ def resolved_from(greedy: pd.DataFrame, passuntil: pd.DataFrame) -> float:
     return float(above[0]) if above.size else float("nan")
 
 
-MC_OPTION_SETS = ("all", "same_length", "same_lead", "near_miss")
+MC_OPTION_SETS = ("all", "same_length", "same_lead", "near_miss", "units_digit")
+OWN_OPTION_SETS = ("near_miss", "units_digit")  # our own distractors, stored under their own option_set
 
 
 def multiple_choice_scores(mc: pd.DataFrame, options: str = "same_length") -> pd.DataFrame:
@@ -245,13 +246,14 @@ def multiple_choice_scores(mc: pd.DataFrame, options: str = "same_length") -> pd
     answer and the wrong numbers with as many digits, so knowing an answer's length is not enough); "same_lead"
     (also the same leading digit, so knowing the rough size of the answer is not enough either; questions left
     with the answer alone are dropped); "near_miss" (our own distractors, sharing the answer's length, first and
-    last digit: ``task.near_miss_options``). ``chance`` is the MCG of a uniform guess among the options kept.
+    last digit: ``task.near_miss_options``); "units_digit" (ours too: only the units digit differs,
+    ``task.units_digit_options``). ``chance`` is the MCG of a uniform guess among the options kept.
     """
     _require(mc, ["model", "seed", "task", "question", "option", "correct", "log_prob"], "multiple-choice table")
     if options not in MC_OPTION_SETS:
         raise ValueError(f"options must be one of {MC_OPTION_SETS}, got {options!r}")
     df = mc.assign(option_set=mc["option_set"]) if "option_set" in mc else mc.assign(option_set="bigbench")
-    df = df[df["option_set"] == ("near_miss" if options == "near_miss" else "bigbench")]
+    df = df[df["option_set"] == (options if options in OWN_OPTION_SETS else "bigbench")]
     if df.empty:
         raise ValueError(
             f"the multiple-choice table has no {options!r} options (shards scored before that option "
@@ -310,6 +312,24 @@ def smallest_at_chance(scores: pd.DataFrame, tolerance: float = 0.05) -> dict[st
         smallest = g[g["n_params"] == g["n_params"].min()]
         out[cast(str, task_name)] = bool(smallest["mcg"].mean() <= smallest["chance"].mean() + tolerance)
     return out
+
+
+def floor_nearest_chance(scores_by_set: dict[str, pd.DataFrame]) -> dict[str, str]:
+    """Per task, the option set whose smallest size sits nearest chance, as a share of the room above it:
+    (MCG - chance) / (1 - chance) at the smallest size, mean over seeds. ``scores_by_set``: option set ->
+    :func:`multiple_choice_scores` table. The choice uses only the smallest size, never the curve's shape."""
+    if not scores_by_set:
+        raise ValueError("no option sets given")
+    best: dict[str, tuple[float, str]] = {}
+    for name, scores in scores_by_set.items():
+        _require(scores, ["task", "mcg", "chance", "n_params"], f"scores of {name!r}")
+        for task_name, g in scores.groupby("task", sort=True):
+            smallest = g[g["n_params"] == g["n_params"].min()]
+            chance = float(smallest["chance"].mean())
+            excess = (float(smallest["mcg"].mean()) - chance) / (1.0 - chance)
+            if cast(str, task_name) not in best or excess < best[cast(str, task_name)][0]:
+                best[cast(str, task_name)] = (excess, name)
+    return {t: name for t, (_, name) in best.items()}
 
 
 def seeds_phrase(models: pd.DataFrame) -> str:

@@ -23,6 +23,8 @@ from . import task as ar
 from .config import FamilyConfig, ModelSpec
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from .model import GPT
 
 ARTIFACT_ROOT = REPO_ROOT / "data" / "artifacts" / "arithmetic"
@@ -92,11 +94,14 @@ def evaluation_sets(cfg: FamilyConfig) -> dict[str, pd.DataFrame]:
     )
     bigbench_rows = bigbench_questions(cfg, gen)
     near_miss = near_miss_questions(bigbench_rows, cfg.near_miss_options, rng(cfg.eval_seed + 1))
+    units = near_miss_questions(
+        bigbench_rows, cfg.near_miss_options, rng(cfg.eval_seed + 2), ar.units_digit_options, "units_digit"
+    )
     return {
         "tests": tests,
         "pass_until": pass_until.reset_index(drop=True),
         "redefined": redefined,
-        "multiple_choice": pd.concat([bigbench_rows, near_miss], ignore_index=True),
+        "multiple_choice": pd.concat([bigbench_rows, near_miss, units], ignore_index=True),
     }
 
 
@@ -140,17 +145,24 @@ def bigbench_questions(cfg: FamilyConfig, gen: np.random.Generator) -> pd.DataFr
     return pd.DataFrame(rows)
 
 
-def near_miss_questions(bigbench_rows: pd.DataFrame, n_options: int, gen: np.random.Generator) -> pd.DataFrame:
-    """The same questions and prompts as ``bigbench_rows``, with our own distractors instead of BIG-bench's: numbers
-    that share the answer's length, first and last digit (``task.near_miss_options``); option set "near_miss"."""
+def near_miss_questions(
+    bigbench_rows: pd.DataFrame,
+    n_options: int,
+    gen: np.random.Generator,
+    make_options: Callable[[str, int, np.random.Generator], tuple[list[str], int]] = ar.near_miss_options,
+    option_set: str = "near_miss",
+) -> pd.DataFrame:
+    """The same questions and prompts as ``bigbench_rows``, with our own distractors instead of BIG-bench's: by
+    default numbers that share the answer's length, first and last digit (``task.near_miss_options``, option set
+    "near_miss"); ``task.units_digit_options`` gives option set "units_digit" (only the last digit differs)."""
     rows = []
     answers = bigbench_rows[bigbench_rows["correct"]].drop_duplicates(["task", "question"])
     for task_name, q, prompt, answer in answers[["task", "question", "prompt", "option"]].itertuples(index=False):
-        options, correct = ar.near_miss_options(str(answer), n_options, gen)
+        options, correct = make_options(str(answer), n_options, gen)
         rows += [
             {
                 "task": task_name,
-                "option_set": "near_miss",
+                "option_set": option_set,
                 "question": q,
                 "prompt": prompt,
                 "option_index": j,

@@ -101,8 +101,9 @@ def near_miss_options(answer: str, n_options: int, rng: np.random.Generator) -> 
     """Options for a multiple-choice question whose distractors differ from ``answer`` only in its middle digits.
 
     Each distractor keeps the answer's length, first digit and last digit and redraws the digits in between
-    uniformly (distinct, never the answer), so neither the size of the answer nor the units digit, which these
-    models learn first, tells the options apart. Returns the options (the answer at a random place) and its index.
+    uniformly (distinct, never the answer), so neither the size of the answer nor its units digit (the first digit
+    of a product these models learn) tells the options apart. Returns the options (the answer at a random place)
+    and its index.
     """
     positive_int(n_options, "n_options")
     if not answer.isdigit() or len(answer) < 3 or answer[0] == "0":
@@ -114,6 +115,26 @@ def near_miss_options(answer: str, n_options: int, rng: np.random.Generator) -> 
     while len(middles) < n_options:
         middles.add("".join(map(str, rng.integers(0, 10, n_middle))))
     options = [answer[0] + m + answer[-1] for m in sorted(middles - {answer[1:-1]})]
+    correct = int(rng.integers(0, n_options))
+    options.insert(correct, answer)
+    return options, correct
+
+
+def units_digit_options(answer: str, n_options: int, rng: np.random.Generator) -> tuple[list[str], int]:
+    """Options for a multiple-choice question whose distractors differ from ``answer`` only in its units digit.
+
+    Everything a model reads before the last digit is the same in every option, so the question measures the one
+    digit alone: a model that has not learned it is at chance (1 / ``n_options``). Returns the options (the answer
+    at a random place) and its index.
+    """
+    positive_int(n_options, "n_options")
+    if not answer.isdigit():
+        raise ValueError(f"answer must be a non-negative integer, got {answer!r}")
+    if not 2 <= n_options <= 10:
+        raise ValueError(f"n_options must lie in [2, 10] (ten possible units digits), got {n_options}")
+    others = [d for d in "0123456789" if d != answer[-1]]
+    picked = sorted(rng.choice(others, size=n_options - 1, replace=False).tolist())
+    options = [answer[:-1] + d for d in picked]
     correct = int(rng.integers(0, n_options))
     options.insert(correct, answer)
     return options, correct
