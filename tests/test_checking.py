@@ -219,3 +219,56 @@ def test_token_probability_is_a_third_metric_from_logprobs_or_given_directly():
     assert set(direct["diagnosis"]["by continuous metric"]) == {"token_edit_distance", "token_probability"}
     with pytest.raises(SchemaError, match="'token_probability', row 0"):
         validate(frame.assign(token_probability=np.where(np.arange(len(frame)) == 0, 1.5, 0.5)))
+
+
+def test_review_cases_give_clear_errors_or_right_numbers():
+    base = _generations("mirage", n=40)
+    # numbers read as numbers: 3674 and 3674.0 are the same answer
+    numeric = base.assign(target=pd.to_numeric(base["target"]), output=pd.to_numeric(base["output"], errors="coerce"))
+    numeric["output"] = numeric["output"].astype(float)
+    assert check(numeric)["table"][-1]["exact_match"] == check(base)["table"][-1]["exact_match"]
+    # the confidence level reaches the intervals
+    wide, narrow = check(base, 0.99)["table"][-1], check(base, 0.5)["table"][-1]
+    assert wide["exact_match hi"] - wide["exact_match lo"] > narrow["exact_match hi"] - narrow["exact_match lo"]
+    # seeds for some models only would pool seeds silently
+    partial = pd.concat([base.assign(seed=0), base[base["params"] > base["params"].min()].assign(seed=1)])
+    with pytest.raises(SchemaError, match="one seed, others several"):
+        validate(partial)
+    # two models at one size; a model with a single example
+    with pytest.raises(SchemaError, match="same value"):
+        validate(base.assign(params=base["params"].where(base["params"] != base["params"].max(), base["params"].min())))
+    one = base[(base["params"] != base["params"].max()) | (base["example_id"] == base["example_id"].iloc[0])]
+    with pytest.raises(SchemaError, match="single example"):
+        validate(one)
+
+
+def test_review_cases_multiple_choice_and_aggregates():
+    mc = pd.DataFrame(
+        {
+            "model": "m",
+            "params": 1e6,
+            "example_id": [0, 1],
+            "option_logprobs": ["[0.5, 0.5]", "[-1, -2]"],
+            "correct_option": 0,
+        }
+    )
+    with pytest.raises(SchemaError, match="got probabilities"):
+        validate(mc)
+    with pytest.raises(SchemaError, match="probability 0"):
+        validate(mc.assign(option_logprobs=[[-np.inf, -np.inf], [-1.0, -2.0]]))
+    agg = pd.DataFrame(
+        {
+            "model": ["a", "b", "c"] * 2,
+            "params": [1e6, 1e7, 1e8] * 2,
+            "metric": ["acc"] * 3 + ["perplexity"] * 3,
+            "value": [25.0, 30.0, 80.0, 30.0, 20.0, 10.0],
+            "n": 100,
+        }
+    )
+    with pytest.raises(SchemaError, match="divide percentages by 100"):
+        validate(agg)
+    ok = agg.assign(value=[0.25, 0.30, 0.80, 30.0, 20.0, 10.0])
+    result = check(ok)
+    assert result["metrics"]["perplexity"]["higher is better"] is False
+    missing = pd.concat([ok, pd.DataFrame([{"model": "a", "params": 1e6, "metric": "bleu", "value": 3.0, "n": 100}])])
+    assert "metric 'bleu': scored for 1 of 3 models, left out" in validate(missing).excluded

@@ -47,11 +47,15 @@ def test_generation_samples_become_the_generations_layout(tmp_path):
 
 
 def test_answers_printed_in_the_prompt_are_excluded(tmp_path):
-    rows = [_generation(0, "12", "12", context="3*4 = 12\nQ: 2*6? A:"), _generation(1, "28", "28", "41*70 = 2870\nQ:")]
+    rows = [
+        _generation(0, "12", "12", context="3*4 = 12\nQ: 2*6? A:"),
+        _generation(1, "28", "28", "41*70 = 2870\nQ:"),
+        _generation(2, "True", "True", "Is 2 even? True\nIs 4 even?"),  # words in a prompt are not copies
+    ]
     frame = from_lm_eval({"m": _write(tmp_path / "m.jsonl", rows)}, {"m": 1e6})
     v = validate(frame)
     assert v.excluded == {"answer printed in the prompt (a copy would score)": 1}  # "28" is not a word in "2870"
-    assert list(v.frame["target"]) == ["28"]
+    assert list(v.frame["target"]) == ["28", "True"]
 
 
 def test_multiple_choice_samples_become_option_logprobs(tmp_path):
@@ -106,3 +110,27 @@ def test_bigbench_results_become_the_aggregates_layout():
         from_bigbench(results, "toy_task", n_examples=100, shots=5)
     with pytest.raises(ValueError, match="n_examples"):
         from_bigbench(results, "toy_task", n_examples=0)
+
+
+def test_newer_lm_eval_strings_and_seeded_runs(tmp_path):
+    # lm-eval >= 0.4.3 logs loglikelihood responses as strings and arguments as a dict
+    def mc(doc_id, lps, gold):
+        return {
+            "doc_id": doc_id,
+            "target": gold,
+            "arguments": {"gen_args_0": {"arg_0": "Q?", "arg_1": " a"}},
+            "filtered_resps": [[str(lp), "False"] for lp in lps],
+        }
+
+    paths = {
+        (f"m{k}", seed): _write(
+            tmp_path / f"m{k}_{seed}.jsonl", [mc(i, [-1.0, -1.0 - k - seed, -2.0], 0) for i in range(4)]
+        )
+        for k in range(3)
+        for seed in (0, 1)
+    }
+    frame = from_lm_eval(paths, {"m0": 1e6, "m1": 1e7, "m2": 1e8})
+    assert frame.loc[0, "option_logprobs"] == [-1.0, -1.0, -2.0]
+    assert sorted(frame["seed"].unique()) == [0, 1] and check(frame)["uncertainty"].startswith("seeds")
+    with pytest.raises(ValueError, match="every run as"):
+        from_lm_eval({("m0", 0): paths[("m0", 0)], "m1": paths[("m1", 0)]}, {"m0": 1e6, "m1": 1e7})

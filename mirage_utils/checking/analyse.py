@@ -27,8 +27,40 @@ METRICS: dict[str, tuple[str, bool, str]] = {
     "multiple_choice_grade": ("discrete", True, "multiple choice grade"),
     "brier_score": ("continuous", False, "Brier score (BIG-bench convention)"),
 }
-DISCRETE_NAMES = {"exact_match", "exact_str_match", "accuracy", "multiple_choice_grade", "acc"}
-LOWER_IS_BETTER_NAMES = {"token_edit_distance", "brier_score", "edit_distance"} | BIGBENCH_LOWER_IS_BETTER
+DISCRETE_NAMES = {"exact_match", "exact_str_match", "accuracy", "multiple_choice_grade", "acc", "acc_norm", "em"}
+LOWER_IS_BETTER_NAMES = {
+    "token_edit_distance",
+    "brier_score",
+    "edit_distance",
+    "perplexity",
+    "word_perplexity",
+    "byte_perplexity",
+    "bits_per_byte",
+    "loss",
+    "wer",
+    "cer",
+} | BIGBENCH_LOWER_IS_BETTER
+# display ranges of per-model values: intervals are clipped to them in the table (a rate is never negative)
+RANGES: dict[str, tuple[float, float]] = {
+    "exact_match": (0.0, 1.0),
+    "multiple_choice_grade": (0.0, 1.0),
+    "token_probability": (0.0, 1.0),
+    "brier_score": (0.0, 2.0),
+    "token_edit_distance": (0.0, float("inf")),
+}
+
+
+def base_name(metric: object) -> str:
+    """A metric's name without lm-evaluation-harness's filter suffix ("exact_match,strict-match" -> "exact_match")."""
+    return str(metric).split(",")[0].strip()
+
+
+def is_discrete(metric: object) -> bool:
+    return base_name(metric) in DISCRETE_NAMES
+
+
+def higher_is_better(metric: object) -> bool:
+    return base_name(metric) not in LOWER_IS_BETTER_NAMES
 
 
 def _chance(targets: pd.Series) -> float | None:
@@ -69,13 +101,15 @@ def per_example(v: Validated) -> pd.DataFrame:
     return out
 
 
-def _curve(values: list[NDArray[np.float64]], discrete: bool, higher: bool, seeds: bool) -> diagnosis.Curve:
+def _curve(
+    values: list[NDArray[np.float64]], discrete: bool, higher: bool, seeds: bool, confidence: float
+) -> diagnosis.Curve:
     """Seeds as the unit when every model has >= 2 seeds; else Wilson (0/1 metrics) or a bootstrap over examples."""
     if seeds:
-        return diagnosis.mean_curve(values, higher)
+        return diagnosis.mean_curve(values, higher, confidence)
     if discrete:
-        return diagnosis.binary_curve(values)
-    return diagnosis.bootstrap_curve(values, higher)
+        return diagnosis.binary_curve(values, confidence)
+    return diagnosis.bootstrap_curve(values, higher, confidence)
 
 
 def _finite(x: float) -> float | None:
@@ -107,7 +141,7 @@ def _sharpness(x: NDArray[np.float64], y: NDArray[np.float64], higher: bool) -> 
 def analyse(v: Validated, confidence: float = 0.95) -> dict[str, Any]:
     """Every number of the report for a validated table (see :func:`check`)."""
     if v.layout == "aggregates":
-        return _analyse_aggregates(v)
+        return _analyse_aggregates(v, confidence)
     ex = per_example(v)
     has_seeds = "seed" in ex.columns and bool((ex.groupby("model")["seed"].nunique() >= 2).all())
     scale_of = ex.groupby("model")[v.scale].first().sort_values()
@@ -123,7 +157,7 @@ def analyse(v: Validated, confidence: float = 0.95) -> dict[str, Any]:
             values = [by_model[m].groupby("seed")[name].mean().to_numpy(dtype=float) for m in models]
         else:
             values = [by_model[m][name].to_numpy(dtype=float) for m in models]
-        curves[name] = _curve(values, kind == "discrete", higher, has_seeds)
+        curves[name] = _curve(values, kind == "discrete", higher, has_seeds, confidence)
     for i, m in enumerate(models):
         sub = by_model[m]
         n = int(sub["example_id"].nunique())
@@ -141,7 +175,11 @@ def analyse(v: Validated, confidence: float = 0.95) -> dict[str, Any]:
         for name in names:
             c = curves[name]
             row[name] = float(c.mean[i])
-            row[f"{name} lo"], row[f"{name} hi"] = float(c.lo[i]), float(c.hi[i])
+            low, high = RANGES.get(name, (-np.inf, np.inf))
+            row[f"{name} lo"], row[f"{name} hi"] = (
+                float(np.clip(c.lo[i], low, high)),
+                float(np.clip(c.hi[i], low, high)),
+            )
         rows.append(row)
     table = pd.DataFrame(rows)
     sharp = {name: _sharpness(x, curves[name].mean, METRICS[name][1]) for name in names}
@@ -175,23 +213,23 @@ def analyse(v: Validated, confidence: float = 0.95) -> dict[str, Any]:
     return result
 
 
-def _analyse_aggregates(v: Validated) -> dict[str, Any]:
+def _analyse_aggregates(v: Validated, confidence: float = 0.95) -> dict[str, Any]:
     df = v.frame
     has_seeds = "seed" in df.columns and bool((df.groupby(["model", "metric"])["seed"].nunique() >= 2).all())
     scale_of = df.groupby("model")[v.scale].first().sort_values()
     models, x = list(scale_of.index), scale_of.to_numpy(dtype=float)
     rows, sharp, curves = [], {}, {}
     for metric, g in df.groupby("metric", sort=True):
-        higher = str(metric) not in LOWER_IS_BETTER_NAMES
+        higher = higher_is_better(metric)
         values = [g.loc[g["model"] == m, "value"].to_numpy(dtype=float) for m in models]
         if any(len(vals) == 0 for vals in values):
             continue
         if has_seeds:
-            curves[metric] = diagnosis.mean_curve(values, higher)
-        elif str(metric) in DISCRETE_NAMES and all(((vals >= 0) & (vals <= 1)).all() for vals in values):
+            curves[metric] = diagnosis.mean_curve(values, higher, confidence)
+        elif is_discrete(metric) and all(((vals >= 0) & (vals <= 1)).all() for vals in values):
             n = np.array([g.loc[g["model"] == m, "n"].iloc[0] for m in models], dtype=float)
             k = np.round(np.array([vals[0] for vals in values]) * n)
-            lo, hi = resolution.binomial_ci(k, n)
+            lo, hi = resolution.binomial_ci(k, n, confidence)
             curves[metric] = diagnosis.Curve(k / n, lo, hi, higher)
         sharp[str(metric)] = _sharpness(x, np.array([vals.mean() for vals in values]), higher)
         for i, m in enumerate(models):
@@ -204,13 +242,13 @@ def _analyse_aggregates(v: Validated) -> dict[str, Any]:
                     "examples": int(g.loc[g["model"] == m, "n"].iloc[0]),
                 }
             )
-    discrete = next((m for m in curves if str(m) in DISCRETE_NAMES), None)
+    discrete = next((m for m in curves if is_discrete(m)), None)
     diag: dict[str, Any] = {}
     note = None
     if discrete is None:
         note = "no discrete metric (exact match, accuracy, multiple choice grade) with intervals"
     else:
-        for cont in (m for m in curves if str(m) not in DISCRETE_NAMES):
+        for cont in (m for m in curves if not is_discrete(m)):
             d = diagnosis.diagnose(curves[discrete], curves[cont])
             diag[str(cont)] = _diagnosis_dict(d)
         if not diag:
@@ -225,8 +263,9 @@ def _analyse_aggregates(v: Validated) -> dict[str, Any]:
         "rows scored": int(len(df)),
         "models": models,
         "uncertainty": "seeds as the unit" if has_seeds else "Wilson interval from n (0/1 metrics)",
+        "confidence": confidence,
         "table": rows,
-        "metrics": {str(m): {"higher is better": str(m) not in LOWER_IS_BETTER_NAMES} for m in sharp},
+        "metrics": {str(m): {"higher is better": higher_is_better(m)} for m in sharp},
         "sharpness": sharp,
         "diagnosis": {"discrete": discrete, "by continuous metric": diag, "note": note},
     }
@@ -234,13 +273,19 @@ def _analyse_aggregates(v: Validated) -> dict[str, Any]:
     return result
 
 
+def _size_of(result: dict[str, Any], model: str) -> float:
+    scale = result["scale"]
+    return float(next(r[scale] for r in result["table"] if r["model"] == model))
+
+
 def summarise(result: dict[str, Any]) -> list[str]:
     """Plain-language sentences: what the numbers support and what they cannot."""
     out = []
     models = result["models"]
     out.append(
-        f"{len(models)} models ({result['scale']} from {models[0]} to {models[-1]}); uncertainty: "
-        f"{result['uncertainty']}."
+        f"{len(models)} models, from {models[0]} to {models[-1]} ({result['scale']} "
+        f"{_size_of(result, models[0]):,.3g} to {_size_of(result, models[-1]):,.3g}); uncertainty: "
+        f"{result['uncertainty']}, {result.get('confidence', 0.95):.0%} intervals."
     )
     if result["excluded"]:
         out.append(
@@ -250,6 +295,12 @@ def summarise(result: dict[str, Any]) -> list[str]:
         out.append(
             "With fewer than three models no sharpness can be measured: nothing here can show or refute an "
             "emergent ability."
+        )
+    elif len(models) < 5:
+        out.append(
+            f"With {len(models)} sizes at most {len(models) - 2} can sit before an onset, so a flat phase followed by "
+            "a jump cannot be told from a steady rise; both sharpness measures rest on "
+            f"{len(models) - 1} steps."
         )
     for name, s in result["sharpness"].items():
         if "steepest_rise_ratio" in s:
@@ -277,7 +328,12 @@ def summarise(result: dict[str, Any]) -> list[str]:
         if unresolved:
             out.append(
                 f"Not resolved above a uniform guess on {discrete} (interval reaches chance): "
-                f"{', '.join(unresolved)}. More examples, or a continuous metric, can tell them apart."
+                f"{', '.join(unresolved)}. "
+                + (
+                    "The intervals are over seeds: more seeds, or a continuous metric, can tell them apart."
+                    if result["uncertainty"].startswith("seeds")
+                    else "More examples, or a continuous metric, can tell them apart."
+                )
             )
     return out
 

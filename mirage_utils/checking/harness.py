@@ -48,8 +48,23 @@ def _prompt(sample: dict[str, Any]) -> str | None:
     return None
 
 
+def _as_float(value: object) -> float | None:
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+
+
 def _is_option_pair(value: object) -> bool:
-    return isinstance(value, (list, tuple)) and len(value) == 2 and not isinstance(value[0], (list, tuple, str))
+    """A loglikelihood response: [log-probability, is_greedy], as numbers (lm-eval < 0.4.3) or strings
+    (["-1.25", "False"], lm-eval >= 0.4.3)."""
+    return (
+        isinstance(value, (list, tuple))
+        and len(value) == 2
+        and not isinstance(value[0], (list, tuple))
+        and _as_float(value[0]) is not None
+        and str(value[1]) in ("True", "False", "true", "false", "0", "1")
+    )
 
 
 def _sample_row(sample: dict[str, Any], where: str) -> dict[str, Any]:
@@ -65,7 +80,11 @@ def _sample_row(sample: dict[str, Any], where: str) -> dict[str, Any]:
             raise SchemaError(
                 f"{where}: a multiple-choice sample needs the gold option's index as target, got {target!r}"
             ) from exc
-        return {"example_id": sample["doc_id"], "option_logprobs": [float(r[0]) for r in resps], "correct_option": gold}
+        return {
+            "example_id": sample["doc_id"],
+            "option_logprobs": [float(r[0]) for r in resps],
+            "correct_option": gold,
+        }
     answer = resps
     while isinstance(answer, list):
         if len(answer) != 1:
@@ -82,25 +101,32 @@ def _sample_row(sample: dict[str, Any], where: str) -> dict[str, Any]:
 
 
 def from_lm_eval(
-    samples: Mapping[str, str | Path],
+    samples: Mapping[str | tuple[str, int], str | Path],
     params: Mapping[str, float],
     filter_name: str | None = None,
-    seeds: Mapping[str, int] | None = None,
 ) -> pd.DataFrame:
     """One table in the ``check`` layout from lm-evaluation-harness per-sample logs.
 
-    ``samples`` maps each model's name to its ``samples_*.jsonl`` (or ``.jsonl.gz``) for one task, ``params`` the
-    same names to parameter counts; ``seeds`` (optional) labels runs that differ only in seed. With several filters
-    in a file, ``filter_name`` picks one (an error lists them otherwise). The prompt (first request's context) is
-    kept, so answers printed in it are excluded by ``check``.
+    ``samples`` maps each model's name, or a (model, seed) pair for runs that differ only in seed, to its
+    ``samples_*.jsonl`` (or ``.jsonl.gz``) for one task; ``params`` maps model names to parameter counts. With
+    several filters in a file, ``filter_name`` picks one (an error lists them otherwise). The prompt (first
+    request's context) is kept, so numbers printed in it are excluded by ``check``.
+
+    What it cannot do for you: ``target`` is compared with the filtered answer as text, so a task whose target is a
+    worked solution (gsm8k) or a list of accepted answers (only the first is kept) needs a target prepared the way
+    the harness's own metric reads it.
     """
     if not samples:
         raise ValueError("no sample files given")
-    missing = sorted(set(samples) - set(params))
+    keyed = {(k if isinstance(k, tuple) else (k, None)): v for k, v in samples.items()}
+    missing = sorted({m for m, _ in keyed} - set(params))
     if missing:
         raise ValueError(f"no parameter count for models {missing}")
+    seeded = {seed is not None for _, seed in keyed}
+    if len(seeded) > 1:
+        raise ValueError("give every run as (model, seed) or none")
     frames = []
-    for model, path in samples.items():
+    for (model, seed), path in keyed.items():
         path = Path(path)
         if not path.is_file():
             raise SchemaError(f"{path}: no such file")
@@ -115,8 +141,8 @@ def from_lm_eval(
         table = pd.DataFrame([_sample_row(r, f"{path}, sample {i}") for i, r in enumerate(rows)])
         table.insert(0, "model", model)
         table.insert(1, "params", float(params[model]))
-        if seeds is not None:
-            table.insert(2, "seed", int(seeds[model]))
+        if seed is not None:
+            table.insert(2, "seed", int(seed))
         frames.append(table)
     return pd.concat(frames, ignore_index=True)
 

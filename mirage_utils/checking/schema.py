@@ -25,6 +25,9 @@ import numpy as np
 import pandas as pd
 
 SCALES = ("params", "flops")
+# aggregate metrics that are rates (a share of examples), checked to lie in [0, 1]; lm-eval's "name,filter" is read
+# by its name
+RATE_METRICS = {"exact_match", "exact_str_match", "accuracy", "acc", "acc_norm", "multiple_choice_grade", "em"}
 LAYOUTS: dict[str, tuple[str, ...]] = {
     "generations": ("example_id", "target", "output"),
     "multiple_choice": ("example_id", "option_logprobs", "correct_option"),
@@ -63,7 +66,7 @@ def read_table(path: str | Path) -> pd.DataFrame:
 
 def _row(frame: pd.DataFrame, mask: pd.Series | np.ndarray) -> str:
     first = frame.index[np.asarray(mask, dtype=bool)][0]
-    return f"row {first} (first of {int(np.sum(mask))})"
+    return f"row {first} (0-based; first of {int(np.sum(mask))})"
 
 
 def _layout(frame: pd.DataFrame) -> str:
@@ -98,9 +101,27 @@ def _parse_lists(frame: pd.DataFrame, column: str) -> pd.Series:
     return pd.Series(out, index=frame.index, dtype=object)
 
 
+def _as_text(column: pd.Series) -> pd.Series:
+    """Targets and outputs as text; numbers read as numbers (Parquet, JSON) are written as integers where whole, so
+    that 3674 and 3674.0 are the same answer."""
+    if not pd.api.types.is_numeric_dtype(column):
+        return column.map(lambda v: v if v is None or (isinstance(v, float) and np.isnan(v)) else str(v))
+
+    def fmt(v: float) -> str | None:
+        if pd.isna(v):
+            return None
+        return str(int(v)) if float(v).is_integer() else repr(float(v))
+
+    return column.map(fmt)
+
+
 def _printed(target: str, prompt: str) -> bool:
-    """Does ``target`` appear in ``prompt`` as a whole word (so "28" is not found inside "2870")?"""
-    return re.search(rf"(?<!\w){re.escape(target)}(?!\w)", prompt) is not None
+    """Is ``target`` a number printed in ``prompt`` as a whole word (so "28" is not found inside "2870")? Only
+    numeric answers are checked: a solved example's number is a copy that can score, while words and option letters
+    ("True", "(A)") appear in prompts for other reasons."""
+    if not re.fullmatch(r"-?\d+(\.\d+)?", target):
+        return False
+    return re.search(rf"(?<![\w.]){re.escape(target)}(?![\w]|\.\d)", prompt) is not None
 
 
 def validate(frame: pd.DataFrame) -> Validated:
@@ -120,12 +141,26 @@ def validate(frame: pd.DataFrame) -> Validated:
         bad = values.isna() | ~(values > 0)
         if bad.any():
             raise SchemaError(
-                f"column {scale!r}, {_row(df, bad)}: must be a positive number, got {df[scale][bad].iloc[0]!r}"
+                f"column {scale!r}, {_row(df, bad)}: must be a positive number, got {df[scale][bad].iloc[0]}"
             )
         df[scale] = values.astype(float)
         varying = df.groupby("model")[scale].nunique()
         if (varying > 1).any():
             raise SchemaError(f"column {scale!r}: model {varying[varying > 1].index[0]!r} has more than one value")
+        per_model = df.groupby("model")[scale].first()
+        shared = per_model[per_model.duplicated(keep=False)]
+        if not shared.empty:
+            raise SchemaError(
+                f"column {scale!r}: models {sorted(shared.index)[:2]} have the same value {shared.iloc[0]:g}; a "
+                "scaling curve needs one model per size (merge or drop the duplicates)"
+            )
+    if "seed" in df.columns:
+        n_seeds = df.groupby("model")["seed"].nunique()
+        if (n_seeds >= 2).any() and (n_seeds < 2).any():
+            raise SchemaError(
+                f"column 'seed': models {sorted(n_seeds[n_seeds < 2].index)[:3]} have one seed, others several; give "
+                "every model at least two seeds (seeds are then the unit) or leave the column out"
+            )
     if "seed" in df.columns and df["seed"].isna().any():
         raise SchemaError(f"column 'seed', {_row(df, df['seed'].isna())}: empty seed (leave the column out if none)")
     excluded: dict[str, int] = {}
@@ -141,16 +176,35 @@ def validate(frame: pd.DataFrame) -> Validated:
         dup = df.duplicated([*keys, "metric"], keep=False)
         if dup.any():
             raise SchemaError(f"columns {[*keys, 'metric']}: {_row(df, dup)} repeats a model x metric score")
+        df["metric"] = df["metric"].astype(str)
+        rate = df["metric"].map(lambda m: m.split(",")[0] in RATE_METRICS)
+        outside = rate & ((df["value"] < 0) | (df["value"] > 1))
+        if outside.any():
+            raise SchemaError(
+                f"column 'value', {_row(df, outside)}: {df.loc[outside, 'metric'].iloc[0]!r} is a rate and must lie "
+                "in [0, 1] (divide percentages by 100)"
+            )
+        models = df["model"].nunique()
+        per_metric = df.groupby("metric")["model"].nunique()
+        for metric, count in per_metric[per_metric < models].items():
+            excluded[f"metric {metric!r}: scored for {count} of {models} models, left out"] = int(
+                (df["metric"] == metric).sum()
+            )
+            df = df[df["metric"] != metric]
+        if df.empty:
+            raise SchemaError("no metric is scored for every model")
         return Validated(df, layout, scales[0], excluded)
     dup = df.duplicated([*keys, "example_id"], keep=False)
     if dup.any():
         raise SchemaError(f"columns {[*keys, 'example_id']}: {_row(df, dup)} repeats an example for one model")
     if layout == "generations":
+        df["target"] = _as_text(df["target"])
         missing_target = df["target"].isna() | (df["target"].astype(str).str.len() == 0)
         if missing_target.any():
             excluded["no target"] = int(missing_target.sum())
             df = df[~missing_target]
         df["target"] = df["target"].astype(str)
+        df["output"] = _as_text(df["output"])
         empty_output = df["output"].isna()
         if empty_output.any():
             excluded["no output (scored as an empty answer, kept)"] = int(empty_output.sum())
@@ -175,6 +229,14 @@ def validate(frame: pd.DataFrame) -> Validated:
                 raise SchemaError(f"column 'token_logprobs', {_row(df, positive)}: log-probabilities must be <= 0")
     else:
         df["option_logprobs"] = _parse_lists(df, "option_logprobs")
+        positive = df["option_logprobs"].map(lambda v: any(x > 0 for x in v))
+        if positive.any():
+            raise SchemaError(
+                f"column 'option_logprobs', {_row(df, positive)}: log-probabilities must be <= 0 (got probabilities?)"
+            )
+        impossible = df["option_logprobs"].map(lambda v: not any(np.isfinite(v)))
+        if impossible.any():
+            raise SchemaError(f"column 'option_logprobs', {_row(df, impossible)}: every option has probability 0")
         k = df["option_logprobs"].map(len)
         correct = pd.to_numeric(df["correct_option"], errors="coerce")
         bad = correct.isna() | (correct != np.round(correct)) | (correct < 0) | (correct >= k)
@@ -185,4 +247,10 @@ def validate(frame: pd.DataFrame) -> Validated:
         df["correct_option"] = correct.astype(int)
     if df.empty:
         raise SchemaError(f"no rows left to score after exclusions {excluded}")
+    counts = df.groupby("model")["example_id"].nunique()
+    if (counts < 2).any():
+        raise SchemaError(
+            f"column 'example_id': model {counts[counts < 2].index[0]!r} has a single example; a rate needs at "
+            "least two"
+        )
     return Validated(df, layout, scales[0], excluded)
