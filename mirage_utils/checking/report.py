@@ -95,6 +95,17 @@ pre { white-space: pre-wrap; background: #f6f6f6; padding: 0.5em; font-size: 0.8
 """
 
 
+def _rounded(value: Any) -> Any:
+    """A copy with floats at four significant digits, for reading (report.json keeps full precision)."""
+    if isinstance(value, dict):
+        return {k: _rounded(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_rounded(v) for v in value]
+    if isinstance(value, (float, np.floating)) and np.isfinite(value):
+        return float(f"{float(value):.4g}")
+    return value
+
+
 def to_html(result: dict[str, Any], source: str = "") -> str:
     """A self-contained page: summary, figure, per-model table, sharpness and the mirage test in full."""
     png = base64.b64encode(figure_png(result, source)).decode("ascii")
@@ -112,8 +123,8 @@ def to_html(result: dict[str, Any], source: str = "") -> str:
 <img alt="Each metric against model scale on a log axis, with its interval and the chance level"
  src="data:image/png;base64,{png}">
 {_table_html(result["table"])}
-<h2>Sharpness (both measures, with the window)</h2><pre>{html.escape(to_json(result["sharpness"]))}</pre>
-<h2>Mirage test</h2><pre>{html.escape(to_json(result["diagnosis"]))}</pre>
+<h2>Sharpness (both measures, with the window)</h2><pre>{html.escape(to_json(_rounded(result["sharpness"])))}</pre>
+<h2>Mirage test</h2><pre>{html.escape(to_json(_rounded(result["diagnosis"])))}</pre>
 </body></html>
 """
 
