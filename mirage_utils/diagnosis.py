@@ -45,7 +45,7 @@ from .resolution import binomial_ci
 from .seeding import rng
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Callable, Iterable
 
     import pandas as pd
 
@@ -369,15 +369,25 @@ def known_case_grid(
 
     if not cases or not tolerances or not onset_rises:
         raise ValueError("need at least one case, one tolerance and one onset_rise")
-    cols = {
-        (rise, tol): {
-            name: diagnose(disc, cont, tol, min_rise, rise, min_effect, monotone).verdict
-            for name, (disc, cont) in cases.items()
-        }
-        for rise in onset_rises
-        for tol in tolerances
-    }
-    grid = pd.DataFrame(cols)
+    return _settings_frame(
+        lambda rise, tol: pd.Series(
+            {
+                name: diagnose(disc, cont, tol, min_rise, rise, min_effect, monotone).verdict
+                for name, (disc, cont) in cases.items()
+            }
+        ),
+        tolerances,
+        onset_rises,
+    )
+
+
+def _settings_frame(
+    verdicts: Callable[[float, float], pd.Series], tolerances: Sequence[float], onset_rises: Sequence[float]
+) -> pd.DataFrame:
+    """One column of verdicts per onset_rise x tolerance, under a two-level column index."""
+    import pandas as pd
+
+    grid = pd.DataFrame({(rise, tol): verdicts(rise, tol) for rise in onset_rises for tol in tolerances})
     grid.columns = pd.MultiIndex.from_tuples(
         cast("Iterable[tuple[float, float]]", grid.columns), names=["onset rise", "tolerance"]
     )
@@ -544,17 +554,12 @@ def verdict_grid(
     monotone: bool = True,
 ) -> pd.DataFrame:
     """:func:`replicated_verdicts` under every tolerance x onset_rise: rows are cases, columns the settings."""
-    import pandas as pd
 
-    cols = {}
-    for rise in onset_rises:
-        for tol in tolerances:
-            cols[(rise, tol)] = replicated_verdicts(replicate_table(cases, tol, min_rise, rise, min_effect, monotone))
-    grid = pd.DataFrame(cols)
-    grid.columns = pd.MultiIndex.from_tuples(
-        cast("Iterable[tuple[float, float]]", grid.columns), names=["onset rise", "tolerance"]
+    return _settings_frame(
+        lambda rise, tol: replicated_verdicts(replicate_table(cases, tol, min_rise, rise, min_effect, monotone)),
+        tolerances,
+        onset_rises,
     )
-    return grid
 
 
 def onset_decides(

@@ -319,6 +319,17 @@ def window_ratio_chart(
     )
 
 
+def _params_axis(params: pd.Series, title: str) -> alt.X:
+    """A log x axis for a ``params`` field, padded a little beyond the family's smallest and largest sizes."""
+    lo, hi = float(params.min()), float(params.max())
+    return alt.X(
+        "params:Q",
+        scale=alt.Scale(type="log", domain=[lo / 1.3, hi * 1.3], nice=False),
+        axis=alt.Axis(format="~s"),
+        title=title,
+    )
+
+
 def family_explorer(scores: pd.DataFrame, *, title: str) -> alt.LayerChart:
     """Interactive view of a model family's scores: pick a task and a metric; one line per answer length (mean over
     seeds), one dot per seed, log x axis, tooltips naming the model and seed. ``scores``: columns task, metric,
@@ -334,13 +345,7 @@ def family_explorer(scores: pd.DataFrame, *, title: str) -> alt.LayerChart:
         name="metric", value=metric_names[0], bind=alt.binding_select(options=metric_names, name="  metric  ")
     )
     base = alt.Chart(scores).transform_filter("datum.task == task && datum.metric == metric")
-    lo, hi = float(scores["params"].min()), float(scores["params"].max())
-    x = alt.X(
-        "params:Q",
-        scale=alt.Scale(type="log", domain=[lo / 1.3, hi * 1.3], nice=False),
-        axis=alt.Axis(format="~s"),
-        title="Non-embedding parameters (log scale)",
-    )
+    x = _params_axis(scores["params"], "Non-embedding parameters (log scale)")
     y_title = "Score (the metric picked above)"
     y = alt.Y("value:Q", title=y_title)
     colour = alt.Color("target_length:O", title="answer digits", scale=alt.Scale(scheme="viridis"))
@@ -427,13 +432,7 @@ def threshold_explorer(table: pd.DataFrame, *, title: str, start: float) -> alt.
         value=snap,
         bind=alt.binding_range(min=float(grid[0]), max=float(grid[-1]), step=step, name="threshold log10 c  "),
     )
-    lo, hi = float(table["params"].min()), float(table["params"].max())
-    x = alt.X(
-        "params:Q",
-        scale=alt.Scale(type="log", domain=[lo / 1.3, hi * 1.3], nice=False),
-        axis=alt.Axis(format="~s"),
-        title="Parameters (log scale)",
-    )
+    x = _params_axis(table["params"], "Parameters (log scale)")
     errors = table.drop_duplicates(["params", "seed"])[["params", "seed", "mean_error"]]
     seed_dots = (
         alt.Chart(errors)
