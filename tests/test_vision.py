@@ -211,3 +211,15 @@ def test_threshold_table_is_each_runs_share_strictly_below_c():
     assert out.set_index(["params", "seed"])["mean_error"].loc[(10.0, 0)].iloc[0] == pytest.approx(0.25)
     with pytest.raises(ValueError, match="positive"):
         outcomes.threshold_table(table, "autoencoder", runs, [0.0, 0.1])
+
+
+def test_pca_errors_is_the_best_linear_reconstruction():
+    gen = rng(0)
+    basis = gen.standard_normal((2, 6))
+    train = gen.standard_normal((200, 2)) @ basis + 0.01 * gen.standard_normal((200, 6))
+    test = gen.standard_normal((50, 2)) @ basis
+    err = outcomes.pca_errors(train, test, [1, 2, 6])
+    assert err[6].max() < 1e-20 and err[2].mean() < 1e-3 < err[1].mean()  # rank 2 spans the data, rank 1 does not
+    assert (np.diff([err[k].mean() for k in (1, 2, 6)]) <= 0).all()  # more components never hurt
+    with pytest.raises(ValueError, match="ranks"):
+        outcomes.pca_errors(train, test, [7])

@@ -8,6 +8,7 @@ one array of per-example outcomes (an interval over examples only).
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any, cast
 
 import numpy as np
@@ -197,3 +198,26 @@ def threshold_table(table: pd.DataFrame, family: str, runs: pd.DataFrame, thresh
                 )
             )
     return pd.concat(rows, ignore_index=True)
+
+
+def pca_errors(train: ArrayLike, test: ArrayLike, ranks: Sequence[int]) -> dict[int, NDArray[np.float64]]:
+    """The known optimum of a linear bottleneck: per-test-example mean squared error (per pixel) of the best rank-k
+    reconstruction, the top-k principal components of ``train`` (centred on its mean), for each k in ``ranks``. An
+    autoencoder with a k-unit bottleneck that is trained well should come close to it or beat it."""
+    xtr = np.asarray(train, dtype=np.float64).reshape(len(np.asarray(train)), -1)
+    xte = np.asarray(test, dtype=np.float64).reshape(len(np.asarray(test)), -1)
+    if xtr.shape[1] != xte.shape[1] or xtr.shape[0] < 2 or xte.shape[0] < 1:
+        raise ValueError("train and test need the same number of features, and train at least two examples")
+    if not ranks or min(ranks) < 1 or max(ranks) > xtr.shape[1]:
+        raise ValueError(f"ranks must lie in [1, {xtr.shape[1]}]")
+    mean = xtr.mean(axis=0)
+    centred = xtr - mean
+    _, vecs = np.linalg.eigh(centred.T @ centred)  # ascending eigenvalues
+    basis = vecs[:, ::-1]
+    resid = xte - mean
+    out = {}
+    for k in ranks:
+        top = basis[:, :k]
+        recon = resid @ top @ top.T
+        out[int(k)] = ((resid - recon) ** 2).mean(axis=1)
+    return out
