@@ -17,7 +17,7 @@ from numpy.typing import NDArray
 from .. import diagnosis, emergence, metrics, resolution
 from ..arithmetic.task import chance_exact_match
 from ..bigbench import LOWER_IS_BETTER as BIGBENCH_LOWER_IS_BETTER
-from .schema import Validated, validate
+from .schema import DISCRETE_NAMES, Validated, base_name, validate
 
 # name -> (kind, higher is better, label). Discrete metrics are 0/1 per example; continuous ones give credit.
 METRICS: dict[str, tuple[str, bool, str]] = {
@@ -27,7 +27,6 @@ METRICS: dict[str, tuple[str, bool, str]] = {
     "multiple_choice_grade": ("discrete", True, "multiple choice grade"),
     "brier_score": ("continuous", False, "Brier score (BIG-bench convention)"),
 }
-DISCRETE_NAMES = {"exact_match", "exact_str_match", "accuracy", "multiple_choice_grade", "acc", "acc_norm", "em"}
 LOWER_IS_BETTER_NAMES = {
     "token_edit_distance",
     "brier_score",
@@ -48,11 +47,6 @@ RANGES: dict[str, tuple[float, float]] = {
     "brier_score": (0.0, 2.0),
     "token_edit_distance": (0.0, float("inf")),
 }
-
-
-def base_name(metric: object) -> str:
-    """A metric's name without lm-evaluation-harness's filter suffix ("exact_match,strict-match" -> "exact_match")."""
-    return str(metric).split(",")[0].strip()
 
 
 def is_discrete(metric: object) -> bool:
@@ -226,7 +220,7 @@ def _analyse_aggregates(v: Validated, confidence: float = 0.95) -> dict[str, Any
             continue
         if has_seeds:
             curves[metric] = diagnosis.mean_curve(values, higher, confidence)
-        elif is_discrete(metric) and all(((vals >= 0) & (vals <= 1)).all() for vals in values):
+        elif is_discrete(metric):  # validate() keeps a discrete aggregate in [0, 1]
             n = np.array([g.loc[g["model"] == m, "n"].iloc[0] for m in models], dtype=float)
             k = np.round(np.array([vals[0] for vals in values]) * n)
             lo, hi = resolution.binomial_ci(k, n, confidence)

@@ -29,8 +29,8 @@ def to_json(result: dict[str, Any]) -> str:
 
 
 def figure_png(result: dict[str, Any], title: str = "") -> bytes:
-    """One panel per metric against scale (log axis), with intervals (a discrete metric's clipped to [0, 1]) and
-    the chance level where one exists; ``title`` heads the figure with the uncertainty used."""
+    """One panel per metric against scale (log axis), with intervals and the chance level where one exists;
+    ``title`` heads the figure with the uncertainty used."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -51,10 +51,9 @@ def figure_png(result: dict[str, Any], title: str = "") -> bytes:
         else:
             x = np.array([r[scale] for r in rows])
             ax.plot(x, [r[name] for r in rows], "o-")
-            lo, hi = np.array([r[f"{name} lo"] for r in rows]), np.array([r[f"{name} hi"] for r in rows])
+            # the table's intervals are already clipped to each metric's range (analyse.RANGES)
+            lo, hi = [r[f"{name} lo"] for r in rows], [r[f"{name} hi"] for r in rows]
             discrete = result["metrics"][name]["kind"] == "discrete"
-            if discrete:
-                lo, hi = np.clip(lo, 0, 1), np.clip(hi, 0, 1)
             ax.fill_between(x, lo, hi, alpha=0.25, lw=0, label="interval")
             chance = [r.get("chance (uniform guess)") for r in rows]
             if discrete and all(c is not None for c in chance):

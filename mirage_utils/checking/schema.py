@@ -25,9 +25,15 @@ import numpy as np
 import pandas as pd
 
 SCALES = ("params", "flops")
-# aggregate metrics that are rates (a share of examples), checked to lie in [0, 1]; lm-eval's "name,filter" is read
-# by its name
-RATE_METRICS = {"exact_match", "exact_str_match", "accuracy", "acc", "acc_norm", "multiple_choice_grade", "em"}
+# discrete metrics: a share of examples scored 0 or 1, so an aggregate of one lies in [0, 1]
+DISCRETE_NAMES = {"exact_match", "exact_str_match", "accuracy", "multiple_choice_grade", "acc", "acc_norm", "em"}
+
+
+def base_name(metric: object) -> str:
+    """A metric's name without lm-evaluation-harness's filter suffix ("exact_match,strict-match" -> "exact_match")."""
+    return str(metric).split(",")[0].strip()
+
+
 LAYOUTS: dict[str, tuple[str, ...]] = {
     "generations": ("example_id", "target", "output"),
     "multiple_choice": ("example_id", "option_logprobs", "correct_option"),
@@ -177,7 +183,7 @@ def validate(frame: pd.DataFrame) -> Validated:
         if dup.any():
             raise SchemaError(f"columns {[*keys, 'metric']}: {_row(df, dup)} repeats a model x metric score")
         df["metric"] = df["metric"].astype(str)
-        rate = df["metric"].map(lambda m: m.split(",")[0] in RATE_METRICS)
+        rate = df["metric"].map(lambda m: base_name(m) in DISCRETE_NAMES)
         outside = rate & ((df["value"] < 0) | (df["value"] > 1))
         if outside.any():
             raise SchemaError(
