@@ -79,7 +79,19 @@ def _vision(args: argparse.Namespace) -> int:
     cfg = tv.VisionConfig.load(VISION_SMOKE_CONFIG if args.smoke else Path(args.config))
     out = Path(args.out) if args.out else tv.ARTIFACTS / cfg.name
     families = tuple(args.family) if args.family else tv.FAMILIES
-    for _name, path in tv.run_families(cfg, out, families, progress=not args.quiet).items():
+    if args.action == "list":
+        for family, index, seed in tv.shards(cfg, families):
+            print(family, index, seed)
+        return 0
+    if args.action == "shard":
+        if len(families) != 1 or args.size is None or args.seed is None:
+            raise SystemExit("vision shard needs one --family, --size and --seed")
+        files = {"shard": tv.run_shard(cfg, families[0], args.size, args.seed, out / "shards", args.device)}
+    elif args.action == "merge":
+        files = tv.merge(cfg, out / "shards", out, families, partial=args.partial)
+    else:
+        files = tv.run_families(cfg, out, families, progress=not args.quiet, device=args.device)
+    for path in files.values():
         print(f"wrote {path}")
     return 0
 
@@ -182,7 +194,16 @@ def main(argv: list[str] | None = None) -> int:
     ar.add_argument("--partial", action="store_true", help="merge: whatever shards exist (a sweep in progress)")
     ar.add_argument("--quiet", action="store_true", help="no progress bars")
     vi = sub.add_parser("vision", help="the three vision families (Chapter 4)")
-    vi.add_argument("action", choices=["run"], help="train every family x size x seed and write the outcome tables")
+    vi.add_argument(
+        "action",
+        choices=["run", "shard", "merge", "list"],
+        help="run: every (family, size, seed) shard not yet done, then merge; shard: train and score one "
+        "(--family, --size, --seed); merge: shards -> outcome tables; list: the shards",
+    )
+    vi.add_argument("--size", type=int, default=None, help="shard: index of the size in the config")
+    vi.add_argument("--seed", type=int, default=None, help="shard: one of the config's seeds")
+    vi.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    vi.add_argument("--partial", action="store_true", help="merge: whatever shards exist (a sweep in progress)")
     vi.add_argument("--config", default=str(REPO_ROOT / "configs" / "vision.json"))
     vi.add_argument("--smoke", action="store_true", help="tiny config for tests (< 60 s)")
     vi.add_argument(

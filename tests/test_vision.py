@@ -13,7 +13,7 @@ from mirage_utils.metrics import subset_accuracy
 from mirage_utils.seeding import rng
 from mirage_utils.vision import outcomes
 from mirage_utils.vision import train as tv
-from mirage_utils.vision.models import LeNet, SequenceClassifier, ShallowAutoencoder, n_params
+from mirage_utils.vision.models import LeNet, ShallowAutoencoder, n_params
 
 
 def test_lenet5_has_the_classic_parameter_count():
@@ -28,18 +28,14 @@ def test_autoencoder_output_in_unit_interval():
     assert out.shape == (2, 3, 32, 32) and out.min() >= 0 and out.max() <= 1
 
 
-def test_sequence_classifier_is_causal_and_never_sees_the_answer():
-    torch.manual_seed(0)
-    model = SequenceClassifier(20, 16, 1, 2, max_len=5).eval()
-    x, y = torch.rand(2, 5, 1, 28, 28), torch.randint(0, 20, (2, 5))
-    base = model(x, y)
-    y2 = y.clone()
-    y2[:, 2] = (y[:, 2] + 1) % 20  # change label 3: predictions for images 1-3 must not move
-    x2 = x.clone()
-    x2[:, 4] = torch.rand(2, 1, 28, 28)  # change image 5: predictions for images 1-4 must not move
-    torch.testing.assert_close(model(x, y2)[:, :3], base[:, :3])
-    torch.testing.assert_close(model(x2, y)[:, :4], base[:, :4])
-    assert not torch.allclose(model(x, y2)[:, 3:], base[:, 3:])
+def test_autoencoder_centres_inputs_and_starts_at_the_mean_image():
+    mean = torch.full((3 * 32 * 32,), 0.3)
+    model = ShallowAutoencoder(3 * 32 * 32, 4, mean=mean)
+    torch.nn.init.zeros_(model.decode[0].weight)  # no code reaches the output: only the bias is left
+    out = model(torch.rand(2, 3, 32, 32))
+    torch.testing.assert_close(out, torch.full_like(out, 0.3))
+    with pytest.raises(ValueError, match="mean has"):
+        ShallowAutoencoder(12, 2, mean=torch.zeros(5))
 
 
 def _subset_accuracy_via_metrics(correct, k, seed=0):
@@ -141,12 +137,53 @@ def test_vision_smoke_config_end_to_end(tmp_path):
     assert (
         art["autoencoder"].shape[0] == min(cfg.ae_test, cfg.test_limit) and (art["autoencoder"].to_numpy() >= 0).all()
     )
-    assert len(art["sequence"]) == cfg.seq_test_sequences * cfg.seq_len
-    assert art["runs_sequence"]["dataset"].iloc[0] == "MNIST + Fashion-MNIST (20 classes) [substitute for Omniglot]"
+    assert len(art["sequence"]) == cfg.seq_test_episodes * cfg.seq_items
+    assert {"episode", "position", "earlier", "label"} <= set(art["sequence"].columns)
+    assert "Omniglot" in art["runs_sequence"]["dataset"].iloc[0]
+    assert art["runs_autoencoder"]["epochs"].ge(1).all() and "val_curve" in art["runs_autoencoder"]
     again = pd.read_parquet(tmp_path / "b" / "lenet_predictions.parquet")
     pd.testing.assert_frame_equal(again, art["lenet"])
     with pytest.raises(FileNotFoundError, match="vision run"):
         tv.load_artifacts(tmp_path / "b")
+
+
+@pytest.mark.slow
+def test_vision_shards_merge_to_the_same_tables_in_any_order(tmp_path):
+    """One shard at a time through the CLI, merged, equals the same shards' table; a missing shard is named."""
+    out = tmp_path / "s"
+    for index in (1, 0):
+        assert (
+            cli(
+                [
+                    "vision",
+                    "shard",
+                    "--smoke",
+                    "--family",
+                    "lenet",
+                    "--size",
+                    str(index),
+                    "--seed",
+                    "0",
+                    "--out",
+                    str(out),
+                ]
+            )
+            == 0
+        )
+    assert cli(["vision", "merge", "--smoke", "--family", "lenet", "--out", str(out)]) == 0
+    merged = pd.read_parquet(out / "lenet_predictions.parquet")
+    assert list(merged.columns) == ["label", "lenet-0_s0", "lenet-1_s0"]
+    (out / "shards" / "lenet-1_s0.json").unlink()
+    with pytest.raises(FileNotFoundError, match="lenet-1_s0"):
+        tv.merge(_smoke(), out / "shards", out, ("lenet",))
+    with pytest.raises(ValueError, match="sizes 0..1"):
+        tv.run_shard(_smoke(), "lenet", 5, 0, out / "shards")
+
+
+def _smoke():
+    from mirage_utils.__main__ import VISION_SMOKE_CONFIG
+
+    return tv.VisionConfig.load(VISION_SMOKE_CONFIG)
 
 
 def test_independent_subset_prediction_averages_per_seed_powers():

