@@ -72,34 +72,52 @@ def test_correct_by_size_and_subset_outcomes():
         outcomes.run_columns(_toy_predictions(), "sequence")
 
 
-def test_sequence_outcomes_all_first_L_right():
-    table = pd.DataFrame(
+def _episodes():
+    # two episodes of 4 queries; the first query of each has no earlier exemplar
+    return pd.DataFrame(
         {
-            "sequence": [0, 0, 0, 1, 1, 1],
-            "position": [1, 2, 3] * 2,
-            "label": [1, 2, 3, 4, 5, 6],
-            "sequence-0_s0": [1, 2, 0, 4, 5, 6],
+            "episode": [0] * 4 + [1] * 4,
+            "position": [0, 1, 2, 3] * 2,
+            "earlier": [0, 1, 1, 2, 0, 0, 1, 1],
+            "label": [1, 2, 3, 4, 5, 6, 7, 8],
+            "sequence-0_s0": [9, 2, 0, 4, 9, 9, 7, 8],
+            "sequence-0_s1": [1, 2, 3, 4, 5, 6, 7, 0],
         }
     )
-    assert outcomes.sequence_outcomes(table, 2)[0].tolist() == [1.0, 1.0]
-    assert outcomes.sequence_outcomes(table, 3)[0].tolist() == [0.0, 1.0]
+
+
+def test_episode_subset_outcomes_use_the_first_answerable_queries():
+    out = outcomes.episode_subset_outcomes(_episodes(), 1)[0]
+    assert out.tolist() == [[1.0, 1.0], [1.0, 1.0]]  # rows: episodes, columns: seeds; first queries skipped
+    assert outcomes.episode_subset_outcomes(_episodes(), 2)[0].tolist() == [[0.0, 1.0], [1.0, 0.0]]
+    with pytest.raises(ValueError, match="between 1 and 2"):
+        outcomes.episode_subset_outcomes(_episodes(), 3)
+
+
+def test_accuracy_by_context_and_the_rise_check_can_fail():
+    acc = outcomes.accuracy_by_context(_episodes(), cap=2)
+    assert list(acc.columns) == ["size_index", "seed", "0", "1", "2+", "context"]
+    assert acc.loc[1, "context"] == pytest.approx(4 / 5)
+    rising = pd.DataFrame(
+        {"size_index": [0] * 3 + [1] * 3, "seed": [0, 1, 2] * 2, "1": [0.5, 0.52, 0.51, 0.21, 0.2, 0.19]}
+    ).assign(**{"2": lambda d: d["1"] + [0.2, 0.21, 0.2, 0.0, 0.01, -0.01], "3+": lambda d: d["2"] + 0.05})
+    verdict = outcomes.rises_with_context(rising, chance=0.2)
+    assert verdict.tolist() == [True, False]  # a model that ignores its context (flat, at chance) fails
+    flat_above_chance = rising.assign(**{"2": rising["1"], "3+": rising["1"]})
+    assert not outcomes.rises_with_context(flat_above_chance, chance=0.2).any()
     with pytest.raises(ValueError):
-        outcomes.sequence_outcomes(table, 4)
+        outcomes.rises_with_context(rising[["size_index", "seed", "1"]], chance=0.2)
+
+
+def test_within_optimum_fails_an_undertrained_family():
+    pca = np.array([0.03, 0.01, 0.004])
+    assert outcomes.within_optimum(pca * [1.05, 0.98, 1.09], pca).all()
+    assert outcomes.within_optimum(pca * [1.05, 1.5, 2.4], pca).tolist() == [True, False, False]
+    with pytest.raises(ValueError):
+        outcomes.within_optimum([1.0], [0.0])
 
 
 def test_by_run_outcomes_keep_the_seed_axis_and_pool_to_the_same_values():
-    table = pd.DataFrame(
-        {
-            "sequence": [0, 0, 1, 1],
-            "position": [1, 2] * 2,
-            "label": [1, 2, 3, 4],
-            "sequence-0_s0": [1, 2, 3, 0],
-            "sequence-0_s1": [1, 0, 3, 4],
-        }
-    )
-    by_run = outcomes.sequence_outcomes(table, 2, by_run=True)[0]
-    assert by_run.tolist() == [[1.0, 0.0], [0.0, 1.0]]  # rows: sequences, columns: seeds
-    assert sorted(outcomes.sequence_outcomes(table, 2)[0]) == sorted(by_run.ravel())
     correct = np.random.default_rng(1).random((12, 3)) < 0.7
     grouped = outcomes.subset_outcomes(correct, 3, by_run=True)
     assert grouped.shape == (4, 3)

@@ -87,22 +87,72 @@ def beats_independence(curve: Curve, prediction: ArrayLike) -> NDArray[np.bool_]
     return curve.lo > pred
 
 
-def sequence_outcomes(
-    predictions: pd.DataFrame, length: int, family: str = "sequence", by_run: bool = False
+def episode_subset_outcomes(
+    predictions: pd.DataFrame, length: int, family: str = "sequence"
 ) -> dict[int, NDArray[np.float64]]:
-    """Size index -> per (sequence, seed) 1 if the first ``length`` images of the test sequence are all right
-    (pooled over seeds, or with ``by_run`` a (n_sequences, n_runs) matrix)."""
-    if not {"sequence", "position", "label"} <= set(predictions.columns):
-        raise ValueError("the predictions table needs sequence, position and label columns")
-    if not 1 <= length <= int(predictions["position"].max()):
-        raise ValueError(f"length must be between 1 and {int(predictions['position'].max())}")
-    first = predictions[predictions["position"] <= length].sort_values(["sequence", "position"])
+    """Size index -> (n_episodes, n_runs): 1 if the first ``length`` queries of a test episode that have at least one
+    earlier exemplar of their character are all right (the paper's "all L images right", on answerable queries)."""
+    if not {"episode", "position", "earlier", "label"} <= set(predictions.columns):
+        raise ValueError("the predictions table needs episode, position, earlier and label columns")
+    answerable = predictions[predictions["earlier"] >= 1].sort_values(["episode", "position"])
+    rank = answerable.groupby("episode").cumcount()
+    per_episode = answerable.groupby("episode").size()
+    if length < 1 or length > int(per_episode.min()):
+        raise ValueError(f"length must be between 1 and {int(per_episode.min())} (the fewest answerable queries)")
+    first = answerable[rank.to_numpy() < length]
     out: dict[int, NDArray[np.float64]] = {}
     for size, correct in correct_by_size(first, family).items():
-        per_seq = correct.reshape(-1, length, correct.shape[1])  # (n_seq, length, seeds)
-        hits = cast(NDArray[np.float64], per_seq.all(axis=1).astype(np.float64))  # (n_seq, seeds)
-        out[size] = hits if by_run else hits.T.ravel()
+        per_ep = correct.reshape(-1, length, correct.shape[1])
+        out[size] = cast(NDArray[np.float64], per_ep.all(axis=1).astype(np.float64))
     return out
+
+
+def accuracy_by_context(predictions: pd.DataFrame, family: str = "sequence", cap: int = 3) -> pd.DataFrame:
+    """One row per run (size index, seed) with its accuracy per number of earlier exemplars of the query's character
+    (columns ``0``, ``1``, ..., ``f"{cap}+"``) and on all answerable queries (``context``: at least one)."""
+    if "earlier" not in predictions.columns or cap < 1:
+        raise ValueError("the predictions table needs an 'earlier' column, and cap must be >= 1")
+    bucket = np.minimum(predictions["earlier"].to_numpy(), cap)
+    names = [str(k) for k in range(cap)] + [f"{cap}+"]
+    rows = []
+    for size, correct in correct_by_size(predictions, family).items():
+        for j in range(correct.shape[1]):
+            row: dict[str, float] = {"size_index": size, "seed": j}
+            for k, name in enumerate(names):
+                row[name] = float(correct[bucket == k, j].mean())
+            row["context"] = float(correct[bucket >= 1, j].mean())
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def rises_with_context(by_context: pd.DataFrame, chance: float, z: float = 2.0) -> pd.Series:
+    """Per size index: True if accuracy climbs with every further earlier exemplar (1 -> 2 -> ... -> cap+) and sits
+    above ``chance`` with one exemplar, each by more than ``z`` standard errors over seeds. Seeds are the unit and the
+    steps are paired within a run (one run's gain from one more exemplar). What "the model learns from its context"
+    means here; a model that ignores its context is flat and fails."""
+    cols = [c for c in by_context.columns if c not in ("size_index", "seed", "context", "0")]
+    if len(cols) < 2 or not 0 < chance < 1:
+        raise ValueError("need accuracy for at least two numbers of earlier exemplars and 0 < chance < 1")
+
+    def resolved(x: NDArray[np.float64]) -> bool:
+        se = x.std(ddof=1) / np.sqrt(x.size) if x.size > 1 else 0.0
+        return bool(x.mean() - z * se > 0)
+
+    out = {}
+    for size, g in by_context.groupby("size_index"):
+        acc = g[cols].to_numpy(dtype=np.float64)
+        steps = [resolved(acc[:, j + 1] - acc[:, j]) for j in range(len(cols) - 1)]
+        out[size] = all(steps) and resolved(acc[:, 0] - chance)
+    return pd.Series(out, name="rises with context")
+
+
+def within_optimum(trained: ArrayLike, optimum: ArrayLike, tolerance: float = 0.1) -> NDArray[np.bool_]:
+    """Per size: the trained error is at most (1 + tolerance) x the known optimum's (e.g. PCA for a linear
+    bottleneck): the competence test of an autoencoder family."""
+    t, o = np.asarray(trained, dtype=float), np.asarray(optimum, dtype=float)
+    if t.shape != o.shape or t.ndim != 1 or not np.all(o > 0) or tolerance < 0:
+        raise ValueError("trained and optimum need one positive value per size, and tolerance >= 0")
+    return t <= (1 + tolerance) * o
 
 
 def binary_by_size(outcomes: dict[int, NDArray[Any]]) -> Curve:

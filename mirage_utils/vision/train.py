@@ -342,9 +342,11 @@ def run_shard(cfg: VisionConfig, family: str, index: int, seed: int, shard_dir: 
 def merge(
     cfg: VisionConfig, shard_dir: Path, out_dir: Path, families: tuple[str, ...] = FAMILIES, partial: bool = False
 ) -> dict[str, Path]:
-    """Join a family's shards into ``runs_<family>.csv`` and its wide outcome table (one column per run)."""
-    written: dict[str, Path] = {}
+    """Join a family's shards into ``runs_<family>.csv`` and its wide outcome table (one column per run); the config
+    that defines them is saved beside the tables as ``config.json``."""
     out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2) + "\n")
+    written: dict[str, Path] = {"config.json": out_dir / "config.json"}
     for family in families:
         names = [run_name(f, i, s) for f, i, s in shards(cfg, (family,))]
         have = [n for n in names if (shard_dir / f"{n}.json").is_file()]
@@ -376,13 +378,11 @@ def run_families(
     unknown = set(families) - set(FAMILIES)
     if unknown:
         raise ValueError(f"unknown families {sorted(unknown)}; choose from {FAMILIES}")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2) + "\n")
     shard_dir = out_dir / "shards"
     todo = [j for j in shards(cfg, families) if not (shard_dir / f"{run_name(*j)}.json").is_file()]
     for family, index, seed in tqdm(todo, desc="vision shards", disable=not progress):
         run_shard(cfg, family, index, seed, shard_dir, device)
-    return {"config.json": out_dir / "config.json", **merge(cfg, shard_dir, out_dir, families)}
+    return merge(cfg, shard_dir, out_dir, families)
 
 
 def load_artifacts(out_dir: Path = ARTIFACTS / "family") -> dict[str, pd.DataFrame]:
