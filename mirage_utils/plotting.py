@@ -11,7 +11,7 @@ import hashlib
 import io
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 import altair as alt
@@ -151,6 +151,18 @@ def plot_by_length(
         ax.plot(sub[x], sub[y], marker=marker, ms=4, color=colors[L], label=f"{label_prefix}{L}")
         if low is not None and high is not None:
             ax.fill_between(sub[x], sub[low], sub[high], color=colors[L], alpha=0.15, lw=0)
+    return ax
+
+
+def plot_curves(ax: Axes, x: Any, curves: Mapping[Any, Any], *, label_prefix: str = "") -> Axes:
+    """One line per setting (k, L or c: the mapping's keys, in order) with its interval band: each value has
+    ``mean``, ``lo`` and ``hi`` over the sizes ``x`` (a :class:`~mirage_utils.diagnosis.Curve`)."""
+    if not curves:
+        raise ValueError("curves is empty")
+    colors = length_colors(range(len(curves)))
+    for i, (key, c) in enumerate(curves.items()):
+        ax.plot(x, c.mean, "o-", ms=4, color=colors[i], label=f"{label_prefix}{key}")
+        ax.fill_between(x, c.lo, c.hi, color=colors[i], alpha=0.2, lw=0)
     return ax
 
 

@@ -172,3 +172,18 @@ def test_threshold_explorer_binds_log_c_and_filters_on_it():
     uneven = pd.concat([table, table.assign(log10_c=-1.0)])
     with pytest.raises(ValueError, match="evenly spaced"):
         plotting.threshold_explorer(uneven, title="t", start=-2)
+
+
+def test_plot_curves_draws_one_line_and_band_per_setting():
+    import matplotlib.pyplot as plt
+
+    from mirage_utils.diagnosis import binary_curve
+    from mirage_utils.plotting import plot_curves
+
+    curves = {k: binary_curve([np.ones(10) * (i < j) for i in range(3)]) for k, j in ((1, 1), (2, 2))}
+    fig, ax = plt.subplots()
+    plot_curves(ax, [1, 10, 100], curves, label_prefix="k = ")
+    assert [line.get_label() for line in ax.get_lines()] == ["k = 1", "k = 2"] and len(ax.collections) == 2
+    with pytest.raises(ValueError, match="empty"):
+        plot_curves(ax, [1], {})
+    plt.close(fig)
