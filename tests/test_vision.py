@@ -98,6 +98,12 @@ def test_accuracy_by_context_and_the_rise_check_can_fail():
     acc = outcomes.accuracy_by_context(_episodes(), cap=2)
     assert list(acc.columns) == ["size_index", "seed", "0", "1", "2+", "context"]
     assert acc.loc[1, "context"] == pytest.approx(4 / 5)
+    later_seeds = outcomes.accuracy_by_context(
+        _episodes().rename(columns={"sequence-0_s0": "sequence-0_s3", "sequence-0_s1": "sequence-0_s7"}), cap=2
+    )
+    assert later_seeds["seed"].tolist() == [3, 7]  # the run's seed, not its position
+    with pytest.raises(ValueError, match="one value per query"):
+        outcomes.context_accuracy([True, False], [0])
     rising = pd.DataFrame(
         {"size_index": [0] * 3 + [1] * 3, "seed": [0, 1, 2] * 2, "1": [0.5, 0.52, 0.51, 0.21, 0.2, 0.19]}
     ).assign(**{"2": lambda d: d["1"] + [0.2, 0.21, 0.2, 0.0, 0.01, -0.01], "3+": lambda d: d["2"] + 0.05})

@@ -18,6 +18,7 @@ from torch.nn import functional as F
 from .._validation import positive_int
 from ..seeding import rng
 from .omniglot_like import CharacterImages
+from .outcomes import context_accuracy
 
 TEST_SEED = 7  # the fixed held-out episodes every model is scored on
 TRAIN_EVAL_SEED = 8  # the fixed background episodes for train accuracy
@@ -168,11 +169,10 @@ def evaluate(
 
 
 def _accuracy(table: pd.DataFrame) -> dict[str, float]:
-    hit, earlier = table["pred"] == table["label"], table["earlier"]
-    out = {f"acc_earlier{k}": float(hit[earlier == k].mean()) for k in (0, 1, 2)}
-    out["acc_earlier3plus"] = float(hit[earlier >= 3].mean())
-    out["acc_context"] = float(hit[earlier >= 1].mean())
-    return out
+    by_count = context_accuracy(table["pred"] == table["label"], table["earlier"])
+    return {
+        f"acc_{'context' if k == 'context' else 'earlier' + k.replace('+', 'plus')}": v for k, v in by_count.items()
+    }
 
 
 def train_run(

@@ -1,7 +1,7 @@
 """Per-size outcomes of the book's vision families, turned into smooth and sharp metrics with confidence intervals.
 
 The artifact tables hold one column per run (``<family>-<size>_s<seed>``). Outcomes keep the run axis when asked
-(``by_run``) so that :func:`seed_curve` can treat seeds as the unit; the ``*_by_size`` helpers pool a size's runs into
+(``by_run``) so that :func:`seed_curve` can treat seeds as the unit; :func:`binary_by_size` pools a size's runs into
 one array of per-example outcomes (an interval over examples only).
 """
 
@@ -107,22 +107,34 @@ def episode_subset_outcomes(
     return out
 
 
+def context_accuracy(hit: ArrayLike, earlier: ArrayLike, cap: int = 3) -> dict[str, float]:
+    """One run's accuracy per number of earlier exemplars of the query's character (keys ``"0"``, ..., ``f"{cap}+"``)
+    and on all answerable queries (``"context"``: at least one)."""
+    h, e = np.asarray(hit, dtype=bool), np.minimum(np.asarray(earlier), cap)
+    if h.shape != e.shape or h.ndim != 1 or cap < 1:
+        raise ValueError("hit and earlier need one value per query, and cap must be >= 1")
+    out = {str(k): float(h[e == k].mean()) for k in range(cap)}
+    out[f"{cap}+"] = float(h[e == cap].mean())
+    out["context"] = float(h[e >= 1].mean())
+    return out
+
+
 def accuracy_by_context(predictions: pd.DataFrame, family: str = "sequence", cap: int = 3) -> pd.DataFrame:
-    """One row per run (size index, seed) with its accuracy per number of earlier exemplars of the query's character
-    (columns ``0``, ``1``, ..., ``f"{cap}+"``) and on all answerable queries (``context``: at least one)."""
-    if "earlier" not in predictions.columns or cap < 1:
-        raise ValueError("the predictions table needs an 'earlier' column, and cap must be >= 1")
-    bucket = np.minimum(predictions["earlier"].to_numpy(), cap)
-    names = [str(k) for k in range(cap)] + [f"{cap}+"]
-    rows = []
-    for size, correct in correct_by_size(predictions, family).items():
-        for j in range(correct.shape[1]):
-            row: dict[str, float] = {"size_index": size, "seed": j}
-            for k, name in enumerate(names):
-                row[name] = float(correct[bucket == k, j].mean())
-            row["context"] = float(correct[bucket >= 1, j].mean())
-            rows.append(row)
-    return pd.DataFrame(rows)
+    """One row per run (size index, seed) with :func:`context_accuracy` of its predictions."""
+    if not {"earlier", "label"} <= set(predictions.columns):
+        raise ValueError("the predictions table needs 'earlier' and 'label' columns")
+    label, earlier = predictions["label"].to_numpy(), predictions["earlier"].to_numpy()
+    return pd.DataFrame(
+        [
+            {
+                "size_index": size,
+                "seed": int(cast(re.Match[str], _RUN.match(col))["seed"]),
+                **context_accuracy(predictions[col].to_numpy() == label, earlier, cap),
+            }
+            for size, cols in run_columns(predictions, family).items()
+            for col in cols
+        ]
+    )
 
 
 def rises_with_context(by_context: pd.DataFrame, chance: float, z: float = 2.0) -> pd.Series:
@@ -158,11 +170,6 @@ def within_optimum(trained: ArrayLike, optimum: ArrayLike, tolerance: float = 0.
 def binary_by_size(outcomes: dict[int, NDArray[Any]]) -> Curve:
     """Wilson-interval curve over sizes from a size -> 0/1 outcomes mapping."""
     return binary_curve([outcomes[k] for k in sorted(outcomes)])
-
-
-def mean_by_size(values: dict[int, NDArray[Any]], higher_is_better: bool = True) -> Curve:
-    """Student-t-interval curve over sizes from a size -> per-example values mapping."""
-    return mean_curve([np.asarray(values[k]).ravel() for k in sorted(values)], higher_is_better)
 
 
 def seed_curve(values: dict[int, NDArray[Any]], higher_is_better: bool = True) -> Curve:

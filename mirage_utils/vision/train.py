@@ -134,12 +134,11 @@ def _record(
     index: int,
     seed: int,
     size: str,
-    model: torch.nn.Module | None,
+    params: int,
     steps: int,
     loss: float,
     seconds: float,
     dataset: str,
-    params: int | None = None,
 ) -> dict[str, Any]:
     return {
         "family": family,
@@ -147,7 +146,7 @@ def _record(
         "size_index": index,
         "size": size,
         "seed": seed,
-        "params": n_params(model) if model is not None else params,
+        "params": params,
         "steps": steps,
         "final_train_loss": loss,
         "train_seconds": round(seconds, 2),
@@ -179,8 +178,8 @@ def autoencoder_run(
     xtr, xva, xte = (torch.from_numpy(s.x).to(device) for s in (train, val, test))
     torch.manual_seed(seed)
     model = ShallowAutoencoder(int(np.prod(xtr.shape[1:])), hidden, mean=xtr.mean(0)).to(device)
-    per_epoch = max(1, len(xtr) // cfg.ae_batch)
-    total = max(1, round(cfg.ae_epochs)) * per_epoch
+    per_epoch, epochs = max(1, len(xtr) // cfg.ae_batch), max(1, round(cfg.ae_epochs))
+    total = epochs * per_epoch
     opt = torch.optim.Adam(model.parameters(), lr=cfg.ae_lr)
     warm = max(1, total // 50)
     sched = torch.optim.lr_scheduler.LambdaLR(
@@ -189,7 +188,7 @@ def autoencoder_run(
     best, best_state, stale, curve = math.inf, dict(model.state_dict()), 0, []
     t0 = time.perf_counter()
     gen = torch_generator(seed)
-    for _epoch in range(max(1, round(cfg.ae_epochs))):
+    for _epoch in range(epochs):
         order, losses = torch.randperm(len(xtr), generator=gen).to(device), []
         for i in range(per_epoch):
             batch = xtr[order[i * cfg.ae_batch : (i + 1) * cfg.ae_batch]]
@@ -212,7 +211,15 @@ def autoencoder_run(
     model.load_state_dict(best_state)
     err = _mse(model, xte).cpu().numpy().astype(np.float32)
     record = _record(
-        "autoencoder", index, seed, str(hidden), model, len(curve) * per_epoch, curve[-1][0], seconds, train.name
+        "autoencoder",
+        index,
+        seed,
+        str(hidden),
+        n_params(model),
+        len(curve) * per_epoch,
+        curve[-1][0],
+        seconds,
+        train.name,
     )
     record |= {
         "epochs": len(curve),
@@ -255,12 +262,11 @@ def sequence_run(cfg: VisionConfig, index: int, seed: int, device: str = "cpu") 
         index,
         seed,
         f"d{d_model}-l{n_layer}",
-        None,
+        int(rec["params"]),
         cfg.seq_steps,
         rec["final_loss"],
         rec["train_seconds"],
         test.name,
-        params=int(rec["params"]),
     )
     record |= {k: v for k, v in rec.items() if k.startswith(("train_acc", "test_acc"))}
     record["train_curve"] = json.dumps([round(float(x), 5) for x in rec["loss_curve"]])
@@ -291,7 +297,15 @@ def lenet_run(cfg: VisionConfig, index: int, seed: int, device: str = "cpu") -> 
     with torch.no_grad():
         pred = torch.cat([model(b).argmax(1) for b in xte.split(1000)]).cpu().numpy().astype(np.int8)
     record = _record(
-        "lenet", index, seed, "x".join(map(str, widths)), model, steps, loss, time.perf_counter() - t0, train.name
+        "lenet",
+        index,
+        seed,
+        "x".join(map(str, widths)),
+        n_params(model),
+        steps,
+        loss,
+        time.perf_counter() - t0,
+        train.name,
     )
     return record, pd.DataFrame({"label": test.y.astype(np.int8), run_name("lenet", index, seed): pred})
 
