@@ -33,7 +33,10 @@ $(DATA_STAMP): $(STAMP) mirage_utils/vision/data.py
 
 env: $(DATA_STAMP)
 
+# Chapters execute through jupyter-cache: an unchanged chapter is not executed again, and a change to the package,
+# configs or data empties the cache first (scripts/execution_stamp.py cache). A fresh clone executes everything.
 book: $(DATA_STAMP)
+	$(BIN)/python scripts/execution_stamp.py cache
 	$(BIN)/python scripts/execution_stamp.py begin
 	$(BIN)/jupyter-book build . -n -W --keep-going
 	$(BIN)/python scripts/execution_stamp.py commit

@@ -71,22 +71,59 @@ def chart_id(spec: dict[str, Any]) -> str:
     return f"mirage-vega-{digest}"
 
 
+# Fits a chart into its column (a phone's is ~358 px): side-by-side views are stacked, facets go to one column,
+# legends move below, and view widths shrink until the drawing is no wider than its container. Text keeps its size.
+# When done the container gets ``data-fitted`` (its drawn width), which scripts/check_site.py waits for and compares.
+_FIT_JS = """
+  function narrow(s, w) {
+    if (Array.isArray(s.hconcat)) { s.vconcat = s.hconcat; delete s.hconcat; }
+    if (Array.isArray(s.concat) || (s.facet && s.spec)) { s.columns = 1; }
+    if (typeof s.width === 'number' && s.width > w) { s.width = w; }
+    ['vconcat', 'concat', 'layer'].forEach(function (k) {
+      (s[k] || []).forEach(function (c) { narrow(c, w); });
+    });
+    if (s.spec) { narrow(s.spec, w); }
+    return s;
+  }
+  function fitted(spec, w) {
+    var s = narrow(JSON.parse(JSON.stringify(spec)), w);
+    s.config = s.config || {};
+    s.config.view = Object.assign({}, s.config.view, {continuousWidth: w});
+    s.config.legend = Object.assign({}, s.config.legend, {orient: 'bottom', direction: 'horizontal', columns: 2});
+    return s;
+  }
+"""
+
+
 def offline_html(spec: dict[str, Any]) -> str:
-    """HTML for one chart: an empty container and a call to the page-wide ``vegaEmbed`` (no CDN, no inlined lib)."""
+    """HTML for one chart: an empty container and a call to the page-wide ``vegaEmbed`` (no CDN, no inlined lib).
+
+    The chart is drawn as specified where it fits its column; where it does not (a phone), it is redrawn narrower
+    (see ``_FIT_JS``) up to three times.
+    """
     div_id = chart_id(spec)
     payload = json.dumps(spec, sort_keys=True, default=str).replace("</", "<\\/")
     return (
         f'<div id="{div_id}" class="{CHART_CLASS}"></div>\n'
         "<script>(function () {\n"
-        f"  var spec = {payload};\n"
-        "  function draw() {\n"
+        f"  var spec = {payload};\n" + _FIT_JS + "  function draw() {\n"
+        f"    var el = document.getElementById('{div_id}');\n"
         "    if (!window.vegaEmbed) {\n"
-        f"      document.getElementById('{div_id}').textContent = "
-        "'Interactive chart: the Vega libraries did not load on this page.';\n"
+        "      el.textContent = 'Interactive chart: the Vega libraries did not load on this page.';\n"
         "      return;\n"
         "    }\n"
-        f"    window.vegaEmbed('#{div_id}', spec, {{actions: false, renderer: 'svg'}})"
-        ".catch(function (err) { console.error(err); });\n"
+        "    function embed(s, tries, w) {\n"
+        "      window.vegaEmbed(el, s, {actions: false, renderer: 'svg'}).then(function () {\n"
+        "        var svg = el.querySelector('svg');\n"
+        "        var drawn = svg ? svg.getBoundingClientRect().width : 0;\n"
+        "        var room = el.clientWidth;\n"
+        "        if (drawn > room + 1 && tries > 0) {\n"
+        "          var next = Math.max(80, w ? Math.floor(w * room / drawn) - 10 : room - 90);\n"
+        "          embed(fitted(spec, next), tries - 1, next);\n"
+        "        } else { el.setAttribute('data-fitted', String(Math.round(drawn))); }\n"
+        "      }).catch(function (err) { console.error(err); });\n"
+        "    }\n"
+        "    embed(spec, 3, 0);\n"
         "  }\n"
         "  if (document.readyState === 'loading') { document.addEventListener('DOMContentLoaded', draw); }\n"
         "  else { draw(); }\n"

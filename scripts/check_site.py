@@ -7,7 +7,8 @@ bundle is loaded at most once. Page budget (``--budget``, 3 MB), on two measures
 its images, and the page-specific Vega bundle; theme files under ``_static`` are shared and cached across pages),
 and everything the browser fetches for it, gzip-compressed as a static host serves it. The uncompressed total is
 printed too.
-Layout, at a desktop (1280 px) and a phone (390 px) width: the page never scrolls sideways; at 1280 px no code cell,
+Layout, at a desktop (1280 px) and a phone (390 px) width: the page never scrolls sideways; no chart is drawn wider
+than its column; at 1280 px no code cell,
 printed output or table needs a horizontal scrollbar (chapter code is formatted to 88 columns); at 390 px code and
 printed output wrap, and a table wider than the phone keeps its own horizontal scroll inside the text column (counted
 in the report, not a failure: ten numeric columns cannot fit 390 px at a readable size).
@@ -59,6 +60,15 @@ OVERFLOW_JS = r"""
   }
   return found;
 }
+"""
+# Charts wider than their column (plotting.offline_html redraws a chart narrower until it fits and then marks its
+# container with data-fitted, the drawn width in px).
+CHART_FIT_JS = r"""
+sel => [...document.querySelectorAll(sel)].filter(d => d.closest('article, main')).map(d => {
+  const svg = d.querySelector('svg');
+  const drawn = svg ? svg.getBoundingClientRect().width : 0;
+  return [d.id, Math.round(drawn), d.clientWidth];
+}).filter(([id, drawn, room]) => drawn > room + 1).map(([id, drawn, room]) => `${id}: ${drawn} px in ${room} px`)
 """
 SKIP_DIRS = {"_static", "_sources", "_images", "_sphinx_design_static", "_panels_static"}
 
@@ -156,6 +166,21 @@ def page_weight(urls: list[str], html_path: Path, build: Path) -> Weight:
     )
 
 
+def chart_fit_problems(page: Page, width: int) -> list[str]:
+    """Charts wider than their column at this viewport width, once every chart has finished fitting itself."""
+    if not page.locator(CHART_SELECTOR).count():
+        return []
+    try:
+        page.wait_for_function(
+            "sel => [...document.querySelectorAll(sel)].every(d => d.hasAttribute('data-fitted'))",
+            arg=CHART_SELECTOR,
+            timeout=20_000,
+        )
+    except Exception:
+        return [f"at {width} px, a chart never finished drawing"]
+    return [f"at {width} px, chart wider than its column: {w}" for w in page.evaluate(CHART_FIT_JS, CHART_SELECTOR)]
+
+
 def check_layout(browser: Browser, html_path: Path, report: PageReport, shots: Path) -> None:
     """The layout rules of the module docstring at the phone width (the desktop width is checked in check_page);
     saves the phone screenshot."""
@@ -165,6 +190,7 @@ def check_layout(browser: Browser, html_path: Path, report: PageReport, shots: P
     page = context.new_page()
     page.goto(html_path.resolve().as_uri(), wait_until="load")
     page.wait_for_timeout(300)
+    report.problems += chart_fit_problems(page, WIDTHS[1])
     for kind, what in page.evaluate(OVERFLOW_JS):
         if kind == "table":
             report.scrolling_tables += 1
@@ -226,6 +252,7 @@ def check_page(browser: Browser, html_path: Path, build: Path, shots: Path, budg
             f"over the {budget / 1e6:.1f} MB budget: own {w.own / 1e6:.2f} MB, "
             f"all assets {w.total_gzip / 1e6:.2f} MB gzipped"
         )
+    report.problems += chart_fit_problems(page, WIDTHS[0])
     report.problems += [f"at {WIDTHS[0]} px, {kind} overflows: {what}" for kind, what in page.evaluate(OVERFLOW_JS)]
     vega_loads = sum("vega-bundle" in u for u in requested)
     if vega_loads > 1:

@@ -6,6 +6,8 @@
     execution_stamp.py check    exit 0 if the last build's record matches the current inputs (else 1)
     execution_stamp.py errors   fail if any chapter lacks an executed notebook in the build, has a code cell that was
                                 not executed, or has an error output (what nbval --nbval-lax would catch)
+    execution_stamp.py cache    before a build: empty jupyter-cache's store if the package, configs or data changed
+                                since it was filled (jupyter-cache keys a chapter on its own code only)
 
 The inputs are the chapters' sources, the package, the configs, the book's config and every data file; an edit to
 any of them makes `check` fail, and `make test` then executes the chapters itself with nbval.
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import sys
 from pathlib import Path
 
@@ -33,12 +36,16 @@ INPUTS = (
     "tests/fixtures/**/*",
 )
 SKIP_PARTS = {"__pycache__", "checkpoints", "cache"}  # written while running, not inputs
+# What a chapter's outputs depend on besides its own code: jupyter-cache cannot see these, so a change empties it.
+CACHE = BUILD / ".jupyter_cache"
+CACHE_STAMP = CACHE / ".package-inputs.sha256"
+PACKAGE_INPUTS = tuple(p for p in INPUTS if not p.startswith(("notebooks/", "_toc")))
 
 
-def inputs_hash() -> str:
+def inputs_hash(patterns: tuple[str, ...] = INPUTS) -> str:
     """SHA-256 over the relative path and bytes of every input file, in sorted order."""
     files = sorted(
-        {p for pattern in INPUTS for p in ROOT.glob(pattern) if p.is_file() and not SKIP_PARTS & set(p.parts)}
+        {p for pattern in patterns for p in ROOT.glob(pattern) if p.is_file() and not SKIP_PARTS & set(p.parts)}
     )
     digest = hashlib.sha256()
     for path in files:
@@ -67,10 +74,28 @@ def chapter_errors() -> list[str]:
     return problems
 
 
+def refresh_cache() -> bool:
+    """Empty the execution cache when the package, configs or data differ from those it was filled with.
+
+    Returns True when the cache was emptied (or there was none). A prose-only edit keeps every cached chapter.
+    """
+    current = inputs_hash(PACKAGE_INPUTS)
+    if CACHE_STAMP.is_file() and CACHE_STAMP.read_text().strip() == current:
+        return False
+    shutil.rmtree(CACHE, ignore_errors=True)
+    CACHE.mkdir(parents=True)
+    CACHE_STAMP.write_text(current + "\n")
+    return True
+
+
 def main(argv: list[str]) -> int:
-    if len(argv) != 1 or argv[0] not in ("begin", "commit", "check", "errors"):
+    if len(argv) != 1 or argv[0] not in ("begin", "commit", "check", "errors", "cache"):
         print(__doc__, file=sys.stderr)
         return 2
+    if argv[0] == "cache":
+        emptied = refresh_cache()
+        print("execution cache: " + ("emptied (package, configs or data changed)" if emptied else "kept"))
+        return 0
     if argv[0] == "begin":  # hashed before the build: an edit made while it runs must not look built
         BUILD.mkdir(exist_ok=True)
         STAMP.unlink(missing_ok=True)

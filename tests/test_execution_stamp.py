@@ -63,3 +63,15 @@ def test_errors_flags_missing_unexecuted_and_failed_chapters(book):
     problems = stamp.chapter_errors()
     assert problems == ["01_a.md, cell 1: AssertionError: claim", "01_a.md, cell 2: not executed"]
     assert stamp.main(["errors"]) == 1
+
+
+def test_the_execution_cache_survives_a_prose_edit_but_not_a_package_edit(book, monkeypatch):
+    cache = book / "_build" / ".jupyter_cache"
+    monkeypatch.setattr(stamp, "CACHE", cache)
+    monkeypatch.setattr(stamp, "CACHE_STAMP", cache / ".package-inputs.sha256")
+    assert stamp.refresh_cache()  # no cache yet: created empty
+    (cache / "executed.db").write_text("chapter outputs")
+    (book / "notebooks" / "01_a.md").write_text("# a, reworded\n")
+    assert not stamp.refresh_cache() and (cache / "executed.db").is_file()
+    (book / "mirage_utils" / "m.py").write_text("x = 2\n")
+    assert stamp.refresh_cache() and not (cache / "executed.db").exists()

@@ -7,7 +7,8 @@ import jupytext
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-CHAPTERS = sorted((ROOT / "notebooks").glob("*.md"))
+PAGES = sorted((ROOT / "notebooks").glob("*.md"))  # chapters and their robustness pages
+CHAPTERS = [p for p in PAGES if not p.stem.endswith("_robustness")]
 
 
 def _cells(nb) -> list[tuple[str, str]]:
@@ -18,7 +19,7 @@ def test_there_are_chapters():
     assert CHAPTERS, "no chapters found in notebooks/"
 
 
-@pytest.mark.parametrize("md", CHAPTERS, ids=lambda p: p.name)
+@pytest.mark.parametrize("md", PAGES, ids=lambda p: p.name)
 def test_pair_in_sync(md):
     ipynb = md.with_suffix(".ipynb")
     assert ipynb.exists(), f"{ipynb.name} missing: run `make sync`"
@@ -30,16 +31,52 @@ def test_pair_in_sync(md):
 @pytest.mark.parametrize("md", CHAPTERS, ids=lambda p: p.name)
 def test_chapter_conventions(md):
     text = md.read_text()
-    for heading in ("## Overview", "Prerequisites", "Time to run", "## Summary", "## What's next"):
+    for heading in ("## Overview", "What you'll learn", "Prerequisites", "Time to run", "## Verdicts", "## Summary"):
         assert heading in text, f"{md.name} lacks {heading!r}"
-    assert re.search(r"^#{2,3} Claim checks", text, re.MULTILINE), f"{md.name} has no 'Claim checks' section"
-    assert "!pip" not in text and "%pip" not in text, f"{md.name} installs packages inside the chapter"
+    assert "## What's next" in text, f"{md.name} lacks \"## What's next\""
+    both = text + _robustness(md).read_text()
+    assert re.search(r"^#{2,3} Claim checks", both, re.MULTILINE), f"{md.name} and its robustness page: no 'Claim checks'"
+    assert "!pip" not in both and "%pip" not in both, f"{md.name} installs packages inside the chapter"
     assert text.count("{exercise}") >= 2, f"{md.name} needs at least two exercises"
+
+
+def _robustness(md: Path) -> Path:
+    return md.with_name(f"{md.stem}_robustness.md")
+
+
+@pytest.mark.parametrize("md", CHAPTERS, ids=lambda p: p.name)
+def test_every_chapter_has_a_robustness_page_that_links_both_ways(md):
+    """The reader's path on the chapter page, the audit one click away (issue 23)."""
+    page = _robustness(md)
+    assert page.is_file(), f"{md.name} has no robustness page {page.name}"
+    chapter_label = re.search(r"^\((chapter-[\w-]+)\)=", md.read_text(), re.MULTILINE)
+    robustness_label = re.search(r"^\((robustness-[\w-]+)\)=", page.read_text(), re.MULTILINE)
+    assert chapter_label and robustness_label, md.name
+    assert robustness_label.group(1) in md.read_text(), f"{md.name} never links its robustness page"
+    assert chapter_label.group(1) in page.read_text(), f"{page.name} never links its chapter"
+    assert re.search(r"^# Robustness of (Chapter \d|Appendix A)", page.read_text(), re.MULTILINE), page.name
+
+
+@pytest.mark.parametrize("md", CHAPTERS, ids=lambda p: p.name)
+def test_questions_with_worked_answers(md):
+    """Teaching kit: at least two conceptual questions per chapter, each with an answer in a dropdown."""
+    text = md.read_text()
+    assert "## Questions to think about" in text, md.name
+    section = text[text.index("## Questions to think about") :]
+    section = section[: section.index("\n## ", 1)] if "\n## " in section[1:] else section
+    assert section.count(":class: dropdown") >= 2, f"{md.name}: fewer than two answered questions"
+
+
+@pytest.mark.parametrize("md", PAGES, ids=lambda p: p.name)
+def test_no_prose_generated_in_code(md):
+    """Prose lives in markdown; numbers enter it through glue (issue 23)."""
+    code = "\n".join(c.source for c in jupytext.read(md).cells if c.cell_type == "code")
+    assert not re.search(r"Markdown\(\s*f[\"']", code), f"{md.name} writes prose with Markdown(f'...')"
 
 
 def test_every_chapter_is_in_the_toc():
     toc = (ROOT / "_toc.yml").read_text()
-    for md in CHAPTERS:
+    for md in PAGES:
         assert f"notebooks/{md.stem}" in toc, f"{md.name} is not in _toc.yml"
 
 
@@ -59,7 +96,7 @@ def test_course_boxes(md):
     assert f"jupyter execute notebooks/{md.stem}.ipynb" in box and "seconds" in box, md.name
 
 
-@pytest.mark.parametrize("md", CHAPTERS, ids=lambda p: p.name)
+@pytest.mark.parametrize("md", PAGES, ids=lambda p: p.name)
 def test_first_code_cell_installs_only_when_needed(md):
     """Colab opens the .ipynb: its first code cell must install the package, hidden in the book, no-op when present."""
     nb = jupytext.read(md)
@@ -72,7 +109,7 @@ def test_first_code_cell_installs_only_when_needed(md):
 
 def test_the_install_cell_is_one_cell_shared_by_every_chapter():
     """One setup for every chapter (the work lives in scripts/colab_setup.sh): the hidden first cells are identical."""
-    firsts = {md.name: next(c for c in jupytext.read(md).cells if c.cell_type == "code").source for md in CHAPTERS}
+    firsts = {md.name: next(c for c in jupytext.read(md).cells if c.cell_type == "code").source for md in PAGES}
     assert len(set(firsts.values())) == 1, sorted(firsts)
     script = (ROOT / "scripts" / "colab_setup.sh").read_text()
     assert 'pip install -q -e ".[train]"' in script and "datasets install" in script and "fonts-noto-core" in script
