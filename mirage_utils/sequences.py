@@ -8,9 +8,11 @@ Outputs are padded integer matrices (``PAD`` = -1), ready for :func:`metrics.tok
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 from numpy.typing import NDArray
 
 from ._validation import positive_int, probability
@@ -83,3 +85,55 @@ def exact_match_padded(targets: NDArray[np.integer], predictions: NDArray[np.int
     L = t.shape[1]
     same: NDArray[np.bool_] = np.all(p[:, :L] == t, axis=1)
     return same & (np.all(p[:, L:] == PAD, axis=1) if p.shape[1] > L else True)
+
+
+def stitching_table(
+    error_rates: Sequence[float],
+    attempts: Sequence[int],
+    *,
+    n_items: int = 300,
+    length: int = 20,
+    vocab_size: int = 1000,
+    em_length: int = 5,
+    seed: int = 2026,
+) -> pd.DataFrame:
+    """Monte Carlo of ROUGE-L-Sum stitching (App. A.4): ``K`` independent attempts at each of ``n_items`` references.
+
+    Each reference has ``length`` uniform tokens; each attempt substitutes every token with probability ``eps``.
+    One row per ``(K, eps)``: mean union-LCS recall of the ``K`` attempts (as sentences of one output) and its SE, the
+    mean F-measure BIG-bench reports (``metrics.bigbench_rouge_lsum``, sentences joined by ``" . "``) and its SE, the
+    formulas ``1 - eps**K`` and ``2 (1 - eps**K) / (K + 1)``, and the exact match of the first attempt's first
+    ``em_length`` tokens.
+    """
+    from . import metrics, scaling
+    from .seeding import rng
+
+    gen = rng(seed)
+    n, L, v = positive_int(n_items, "n_items"), positive_int(length, "length"), positive_int(vocab_size, "vocab_size")
+    refs = sample_targets(n, L, v, gen)
+    ref_text = [" ".join(map(str, ref)) for ref in refs]
+    rows = []
+    for k in (positive_int(a, "attempts") for a in attempts):
+        for eps in error_rates:
+            tries = corrupt(np.repeat(refs, k, axis=0), gen, substitution=eps, vocab_size=v).predictions
+            sentences = [
+                [" ".join(str(tok) for tok in row if tok >= 0) for row in tries[i * k : (i + 1) * k]] for i in range(n)
+            ]
+            recall = np.array([metrics.rouge_l(ref_text[i], sentences[i])["recall"] for i in range(n)])
+            f_bb = np.array([metrics.bigbench_rouge_lsum(ref_text[i], " . ".join(sentences[i])) for i in range(n)])
+            em = np.all(tries[::k, :em_length] == refs[:, :em_length], axis=1)
+            rows.append(
+                {
+                    "K": k,
+                    "ε": eps,
+                    "p": 1 - eps,
+                    "recall": recall.mean(),
+                    "SE": recall.std(ddof=1) / np.sqrt(n),
+                    "1 - ε^K": 1 - eps**k,
+                    "F (BIG-bench)": f_bb.mean(),
+                    "SE F": f_bb.std(ddof=1) / np.sqrt(n),
+                    "2(1 - ε^K)/(K+1)": float(scaling.rouge_lsum_f_from_p(1 - eps, k)),
+                    f"exact match (L={em_length})": em.mean(),
+                }
+            )
+    return pd.DataFrame(rows)

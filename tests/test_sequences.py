@@ -65,3 +65,14 @@ def test_rouge_l_union_lcs_example_and_validation():
         metrics.rouge_l("", "x")
     with pytest.raises(ValueError):
         metrics.rouge_l([3.5], "x")
+
+
+def test_stitching_table_matches_the_formulas_at_the_ends():
+    table = sequences.stitching_table([0.0, 1.0], [1, 2], n_items=5, length=6, vocab_size=1000, seed=0)
+    assert list(table["K"]) == [1, 1, 2, 2] and len(table.columns) == 10
+    perfect = table[table["ε"] == 0.0].set_index("K")
+    assert perfect["recall"].tolist() == [1.0, 1.0] and perfect["exact match (L=5)"].tolist() == [1.0, 1.0]
+    assert perfect["F (BIG-bench)"].to_numpy() == pytest.approx([1.0, 2 / 3])  # two copies: precision 1/2
+    assert table.loc[table["ε"] == 1.0, "recall"].max() <= 0.2  # only chance matches remain
+    with pytest.raises(ValueError):
+        sequences.stitching_table([0.1], [0], n_items=2)
