@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
-from . import emergence, resolution, scaling
+from . import bigbench, emergence, resolution, scaling
 from ._validation import as_float_array, positive, positive_int
 from .seeding import DEFAULT_SEED, rng
 
@@ -152,6 +152,41 @@ def floor_counts(sizes: ArrayLike, c: float, alpha: float, target_length: int, n
         "edit distance at worst": int((resolution.round_to_resolution(L - ted, n_items) == 0).sum()),
         "models": int(xs.size),
     }
+
+
+def published_curve(
+    task: str = "arithmetic 2-digit addition", family_name: str = "GPT-Neo/J"
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """One family's scores on one of Ruan et al.'s emergent tasks (:func:`bigbench.ruan_scores`), sorted by size:
+    ``(params, value)``. The default is the published emergent curve drawn as the inset of Chapter 1's Fig. 2C."""
+    ruan = bigbench.ruan_scores()
+    rows = ruan[(ruan["task"] == task) & (ruan["family"] == family_name)].sort_values("params")
+    if len(rows) < emergence.MIN_POINTS:
+        raise ValueError(f"{family_name!r} has fewer than {emergence.MIN_POINTS} scores on {task!r}")
+    return rows["params"].to_numpy(float), rows["value"].to_numpy(float)
+
+
+def sharpness_summary(
+    x: ArrayLike, y: ArrayLike, n_items: float, measures: Sequence[str] = emergence.MEASURES, n_draws: int = 2000
+) -> pd.DataFrame:
+    """Each measure of a rate curve measured on ``n_items`` items: its value, the 95% interval of
+    :func:`emergence.sharpness_interval`, and :func:`emergence.line_null_test`'s median for a straight line and
+    one-sided p-value (one row per measure, indexed by measure)."""
+    rows = []
+    for m in measures:
+        ci = emergence.sharpness_interval(x, y, m, n_items=n_items, n_draws=n_draws)
+        test = emergence.line_null_test(x, y, m, n_items=n_items, n_draws=n_draws)
+        rows.append(
+            {
+                "measure": m,
+                "value": ci.estimate,
+                "low": ci.low,
+                "high": ci.high,
+                "line median": test.null_median,
+                "p": test.p_value,
+            }
+        )
+    return pd.DataFrame(rows).set_index("measure")
 
 
 # --- claim checks ----------------------------------------------------------------------------------------------------

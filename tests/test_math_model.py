@@ -200,3 +200,20 @@ def test_window_ratio_chart_builds_a_slider_and_validates():
     assert [p["name"] for p in spec["params"]] == ["wstart"]
     with pytest.raises(ValueError, match="lacks columns"):
         plotting.window_ratio_chart(table, c=C, alpha=ALPHA, target_length=L, width=6, n_models=13, start=7.0)
+
+
+def test_published_curve_is_sorted_and_rejects_an_unknown_family():
+    x, y = math_model.published_curve()
+    assert x.size == y.size >= 3 and np.all(np.diff(x) > 0) and ((y >= 0) & (y <= 1)).all()
+    with pytest.raises(ValueError, match="fewer than"):
+        math_model.published_curve(family_name="no such family")
+
+
+def test_sharpness_summary_separates_a_jump_from_a_line():
+    x = np.logspace(8, 12, 9)
+    ref = emergence.reference_curves(x, 10.1)
+    jump = math_model.sharpness_summary(x, ref["step"], n_items=1000, n_draws=200)
+    line = math_model.sharpness_summary(x, 0.1 + 0.8 * ref["line"], n_items=1000, n_draws=200)
+    assert list(jump.index) == list(emergence.MEASURES)
+    assert (jump["low"] <= jump["high"]).all()
+    assert jump.loc["steepest_rise_ratio", "p"] < 0.01 < line.loc["steepest_rise_ratio", "p"]
