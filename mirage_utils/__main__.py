@@ -4,7 +4,8 @@
 ``arithmetic shard --model M --seed S`` trains and scores one (size, seed); ``merge`` turns the shards into the
 artifact tables; ``run`` does every missing shard in turn and merges; ``rescore-mc`` recomputes a shard's
 multiple-choice table from its saved weights; ``--smoke`` swaps in the tiny test config. ``datasets omniglot-like``
-builds the Omniglot substitute reproducibly (``--out DIR``, default ``data/cache/omniglot-like``).
+rebuilds the Omniglot substitute from the fonts (``--out DIR``, default ``data/cache/omniglot-like``) and says whether
+it reproduced the committed reference build in ``data/artifacts/omniglot-like``.
 """
 
 from __future__ import annotations
@@ -105,7 +106,7 @@ def _datasets(args: argparse.Namespace) -> int:
         from .vision import omniglot_like
 
         start = time.perf_counter()
-        out = Path(args.out) if args.out else omniglot_like.DEFAULT_DIR
+        out = Path(args.out) if args.out else omniglot_like.REBUILD_DIR
         files = omniglot_like.build(out, seed=args.seed)
         manifest = json.loads(files[omniglot_like.MANIFEST_FILE].read_text(encoding="utf-8"))
         for path in files.values():

@@ -3,6 +3,7 @@ and the real-Omniglot path on a tiny fake torchvision-layout folder."""
 
 import functools
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -153,3 +154,12 @@ def test_real_omniglot_missing_split_raises(monkeypatch, tmp_path):
         ol.load("evaluation")
     with pytest.raises(ValueError, match="split"):
         ol.load("test")
+
+
+def test_the_committed_reference_build_loads_without_fonts(monkeypatch):
+    """A reader needs no fonts: the reference build ships in data/artifacts and is checked against its hash."""
+    monkeypatch.delenv("MIRAGE_DATA_DIR", raising=False)
+    monkeypatch.setattr(ol, "FONT_DIR", Path("/nonexistent"))
+    background = ol.load("background", build_if_missing=False)
+    assert ol.manifest()["array_sha256"] == ol.REFERENCE_SHA256
+    assert background.name == ol.SUBSTITUTE_NAME and background.x.shape[-2:] == (28, 28)

@@ -44,7 +44,10 @@ BACKGROUND_FRACTION = 0.6  # Omniglot: 30 of 50 alphabets in images_background, 
 SPLITS = ("background", "evaluation", "all")
 FONT_PACKAGE = "fonts-noto-core"
 FONT_DIR = Path("/usr/share/fonts/truetype/noto")
-DEFAULT_DIR = REPO_ROOT / "data" / "cache" / "omniglot-like"  # built on demand, ignored by git (~7.5 MB)
+# The reference build ships with the repository (7.5 MB), so a reader needs no fonts; the fonts are needed only to
+# rebuild it (`python -m mirage_utils datasets omniglot-like`, which says whether it reproduced REFERENCE_SHA256).
+DEFAULT_DIR = REPO_ROOT / "data" / "artifacts" / "omniglot-like"
+REBUILD_DIR = REPO_ROOT / "data" / "cache" / "omniglot-like"  # where the CLI rebuilds it by default (ignored by git)
 ARRAY_FILE, MANIFEST_FILE, SUMS_FILE = "omniglot_like.npz", "manifest.json", "SHA256SUMS"
 SUBSTITUTE_NAME = "Omniglot-like (Noto-font letters of many scripts, seeded distortions) [substitute for Omniglot]"
 OMNIGLOT_NAME = "Omniglot"
@@ -584,9 +587,9 @@ def omniglot_root() -> Path | None:
 
 
 def load(split: str = "background", folder: Path | None = None, build_if_missing: bool = True) -> CharacterImages:
-    """Real Omniglot when ``$MIRAGE_DATA_DIR/omniglot-py`` exists, else the substitute in ``folder`` (default
-    ``data/cache/omniglot-like``), built there first if absent (about 1.5 minutes; needs Debian's fonts-noto-core).
-    ``.name`` says which of the two it is."""
+    """Real Omniglot when ``$MIRAGE_DATA_DIR/omniglot-py`` exists, else the substitute in ``folder`` (default: the
+    committed reference build in ``data/artifacts/omniglot-like``, checked against ``REFERENCE_SHA256``), built there
+    first if absent (about 3 minutes; needs Debian's fonts-noto-core). ``.name`` says which of the two it is."""
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
     real = omniglot_root()
@@ -595,11 +598,17 @@ def load(split: str = "background", folder: Path | None = None, build_if_missing
     folder = Path(folder) if folder is not None else DEFAULT_DIR
     if build_if_missing and not (folder / MANIFEST_FILE).is_file():
         build(folder)
-    return read(folder, split)
+    images = read(folder, split)
+    if folder == DEFAULT_DIR and manifest(folder)["array_sha256"] != REFERENCE_SHA256:
+        raise DataFileError(
+            f"{folder / ARRAY_FILE} is not the reference build (SHA-256 {REFERENCE_SHA256}): restore it with "
+            f"`git checkout -- {folder.relative_to(REPO_ROOT)}`, or build elsewhere with `--out`"
+        )
+    return images
 
 
 def manifest(folder: Path | None = None) -> dict[str, Any]:
-    """The manifest of the substitute built in ``folder`` (default ``data/cache/omniglot-like``)."""
+    """The manifest of the substitute built in ``folder`` (default: the committed reference build)."""
     path = Path(folder if folder is not None else DEFAULT_DIR) / MANIFEST_FILE
     if not path.is_file():
         raise DataFileError(f"{path} not found: run `python -m mirage_utils datasets omniglot-like`")
