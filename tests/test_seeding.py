@@ -22,3 +22,15 @@ def test_torch_generator_is_reproducible():
     a = torch.rand(4, generator=seeding.torch_generator(3))
     b = torch.rand(4, generator=seeding.torch_generator(3))
     assert torch.equal(a, b)
+
+
+def test_platform_record_names_the_machine_and_old_runs_read_unknown():
+    import pandas as pd
+
+    record = seeding.platform_record()
+    assert tuple(record) == seeding.PLATFORM_KEYS and all(isinstance(v, str) and v for v in record.values())
+    assert record["platform_numpy"] == np.__version__
+    old_and_new = pd.DataFrame([{"model": "a"}, {"model": "b", **record}])
+    filled = seeding.fill_platform(old_and_new)
+    assert (filled.loc[0, list(seeding.PLATFORM_KEYS)] == seeding.UNKNOWN_PLATFORM).all()
+    assert filled.loc[1, "platform_cpu"] == record["platform_cpu"]

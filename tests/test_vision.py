@@ -197,6 +197,8 @@ def test_vision_shards_merge_to_the_same_tables_in_any_order(tmp_path):
     assert cli(["vision", "merge", "--smoke", "--family", "lenet", "--out", str(out)]) == 0
     merged = pd.read_parquet(out / "lenet_predictions.parquet")
     assert list(merged.columns) == ["label", "lenet-0_s0", "lenet-1_s0"]
+    runs = pd.read_csv(out / "runs_lenet.csv")
+    assert (runs["platform_cpu"] != "unknown").all() and runs["platform_torch"].str.startswith("2.").all()
     (out / "shards" / "lenet-1_s0.json").unlink()
     with pytest.raises(FileNotFoundError, match="lenet-1_s0"):
         tv.merge(_smoke(), out / "shards", out, ("lenet",))

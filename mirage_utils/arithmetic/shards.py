@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ..data import REPO_ROOT
-from ..seeding import rng, torch_generator
+from ..seeding import fill_platform, platform_record, rng, torch_generator
 from . import task as ar
 from .config import FamilyConfig, ModelSpec
 
@@ -220,6 +220,7 @@ def run_shard(
         )
     mc_out = score_multiple_choice(model, sets["multiple_choice"], cfg.reverse, device)
     summary["eval_seconds"] = time.perf_counter() - t0
+    summary.update(platform_record())
     for frame in (outputs, pu, mc_out, log):
         if "model" not in frame:
             frame.insert(0, "model", model_name)
@@ -321,7 +322,7 @@ def merge(cfg: FamilyConfig, shards_dir: Path, out_dir: Path, partial: bool = Fa
     dirs = [shards_dir / shard_name(m, s) for m, s in wanted if shard_name(m, s) not in missing]
     if not dirs:
         raise FileNotFoundError(f"no finished shard in {shards_dir}")
-    models = pd.DataFrame([json.loads((d / "summary.json").read_text()) for d in dirs])
+    models = fill_platform(pd.DataFrame([json.loads((d / "summary.json").read_text()) for d in dirs]))
     params = models.drop_duplicates("model").set_index("model")["n_params"]
 
     def cat(name: str) -> pd.DataFrame:

@@ -23,7 +23,7 @@ from torch.nn import functional as F
 from tqdm import tqdm  # console bars: tqdm.auto warns in kernels without ipywidgets
 
 from ..data import REPO_ROOT
-from ..seeding import rng, torch_generator
+from ..seeding import fill_platform, platform_record, rng, torch_generator
 from . import data as im
 from . import fewshot, omniglot_like
 from .models import LeNet, ShallowAutoencoder, n_params
@@ -346,6 +346,7 @@ def run_shard(cfg: VisionConfig, family: str, index: int, seed: int, shard_dir: 
     if not 0 <= index < sizes(cfg, family) or seed not in cfg.seeds:
         raise ValueError(f"{family} has sizes 0..{sizes(cfg, family) - 1} and seeds {cfg.seeds}; got {index}, {seed}")
     record, table = RUNNERS[family](cfg, index, seed, device)
+    record.update(platform_record())
     shard_dir.mkdir(parents=True, exist_ok=True)
     name = run_name(family, index, seed)
     table.to_parquet(shard_dir / f"{name}.parquet", index=False, compression="zstd")
@@ -367,7 +368,7 @@ def merge(
         if not have or (len(have) < len(names) and not partial):
             missing = sorted(set(names) - set(have))
             raise FileNotFoundError(f"{len(missing)} {family} shards missing in {shard_dir}, e.g. {missing[:3]}")
-        runs = pd.DataFrame([json.loads((shard_dir / f"{n}.json").read_text()) for n in have])
+        runs = fill_platform(pd.DataFrame([json.loads((shard_dir / f"{n}.json").read_text()) for n in have]))
         tables = [pd.read_parquet(shard_dir / f"{n}.parquet") for n in have]
         shared = list(SHARED_COLUMNS[family])
         for t in tables[1:]:
