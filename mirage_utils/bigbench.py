@@ -8,6 +8,7 @@ Also reads BIG-bench's official results files (``benchmark_tasks/<task>/results/
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
 
@@ -418,6 +419,69 @@ def significantly_enriched(enrichment: dict[str, float], alpha: float = 0.05) ->
     if not 0 < alpha < 1:
         raise ValueError("alpha must lie in (0, 1)")
     return enrichment["annotated_share"] > enrichment["other_share"] and enrichment["p"] < alpha
+
+
+LU_KEYS = ["task", "family", "prompt_type", "shots", "metric"]
+RUAN_KEYS = ["task", "metric", "family"]
+
+
+@dataclass(frozen=True)
+class PublishedSeries:
+    """The published tables scored for sharpness (Chapter 3 and its robustness page share them).
+
+    ``lu`` and ``ruan``: the raw long tables; ``lu_es``: Lu et al.'s series with at least three sizes (LLaMA);
+    ``ruan_es``: Ruan et al.'s series with at least three sizes, keyed by x axis ("params", "flops");
+    ``noise_lu`` and ``noise_ruan``: the median noise-to-rise of each table (:func:`noise_to_rise`, rounded to
+    0.01), the noise of its smooth-trend null."""
+
+    lu: pd.DataFrame
+    lu_es: pd.DataFrame
+    ruan: pd.DataFrame
+    ruan_es: dict[str, pd.DataFrame]
+    noise_lu: float
+    noise_ruan: float
+
+    def flag(self, source: str, measure: str, noise_x: float = 1.0, quantile: float = 0.99) -> pd.Series:
+        """:func:`beyond_grid_null` for ``source`` ("lu", "ruan" or "ruan_flops") at ``noise_x`` times its
+        table's noise and the given ``quantile`` (seed 11); a boolean Series on that source's scores."""
+        if source == "lu":
+            raw, es, keys, noise, x = self.lu, self.lu_es, LU_KEYS, self.noise_lu, "params"
+        elif source in ("ruan", "ruan_flops"):
+            x = "flops" if source == "ruan_flops" else "params"
+            raw, es, keys, noise = self.ruan, self.ruan_es[x], RUAN_KEYS, self.noise_ruan
+        else:
+            raise ValueError(f"source must be 'lu', 'ruan' or 'ruan_flops', got {source!r}")
+        return beyond_grid_null(raw, es, keys, measure, noise * noise_x, x=x, quantile=quantile, seed=11)
+
+
+def published_series() -> PublishedSeries:
+    """Lu et al.'s and Ruan et al.'s tables with every series of at least three sizes scored by
+    :func:`emergence.sharpness_table` (edit distance read as lower-is-better) and each table's null noise."""
+    from .emergence import sharpness_table
+
+    lu = lu_scores()
+    lu_es = pd.concat(
+        [
+            sharpness_table(
+                lu[lu["metric"] == m], LU_KEYS, x="params", y="value", higher_is_better=(m != "edit distance")
+            )
+            for m in lu["metric"].unique()
+        ],
+        ignore_index=True,
+    )
+    ruan = ruan_scores()
+    ruan_es = {}
+    for xcol in ("params", "flops"):
+        es = sharpness_table(ruan.dropna(subset=[xcol]), RUAN_KEYS, x=xcol, y="value")
+        ruan_es[xcol] = es[es["n_points"] >= 3].reset_index(drop=True)
+    return PublishedSeries(
+        lu=lu,
+        lu_es=lu_es[lu_es["n_points"] >= 3].reset_index(drop=True),
+        ruan=ruan,
+        ruan_es=ruan_es,
+        noise_lu=round(float(noise_to_rise(lu, LU_KEYS, min_sizes=3).median()), 2),
+        noise_ruan=round(float(noise_to_rise(ruan, RUAN_KEYS).median()), 2),
+    )
 
 
 def one_bigg_family(results: pd.DataFrame, family: str = "BIG-G T=0") -> pd.DataFrame:

@@ -248,3 +248,63 @@ def test_resolved_from_and_its_counterfactual():
     assert an.resolved_from(cells, pu.assign(resolved=True)) == 1e3  # PassUntil resolves what greedy cannot
     late = cells.assign(resolved=cells["n_params"] != 1e5)  # the largest size unresolved somewhere
     assert np.isnan(an.resolved_from(late, pu))
+
+
+def test_multiple_choice_scores_match_the_per_question_metrics_and_tie_to_the_first_option():
+    from mirage_utils import metrics
+
+    gen = np.random.default_rng(3)
+    rows = []
+    for q in range(40):
+        lps = np.round(gen.normal(-2, 1, size=4), 1)
+        if q % 5 == 0:
+            lps[:] = -1.0  # a four-way tie: the first option wins
+        for i, lp in enumerate(lps):
+            rows.append(
+                {
+                    "model": "m",
+                    "seed": q % 2,
+                    "task": "t",
+                    "question": q,
+                    "option": str(10 + i),
+                    "correct": i == q % 4,
+                    "log_prob": lp,
+                }
+            )
+    mc = pd.DataFrame(rows)
+    got = an.multiple_choice_scores(mc, "all").set_index("seed")
+    for seed, g in mc.groupby("seed"):
+        lp = g["log_prob"].to_numpy().reshape(-1, 4)
+        idx = g["correct"].to_numpy().reshape(-1, 4).argmax(axis=1)
+        probs = metrics.normalise_log_probs(lp)
+        assert got.loc[seed, "mcg"] == pytest.approx(metrics.multiple_choice_grade(probs, idx))
+        assert got.loc[seed, "brier"] == pytest.approx(metrics.brier_score(probs, idx))
+    with pytest.raises(ValueError, match="NaN"):
+        an.multiple_choice_scores(mc.assign(log_prob=np.nan), "all")
+
+
+def test_multiple_choice_by_set_and_the_chosen_curves():
+    rows = [
+        {
+            "model": m,
+            "seed": 0,
+            "task": t,
+            "question": 0,
+            "option": o,
+            "correct": o == "12",
+            "log_prob": -1.0 if o == "12" else -2.0,
+            "option_set": s,
+        }
+        for m in ("a", "b")
+        for t in ("x", "y")
+        for s, opts in (("bigbench", ["12", "13", "7"]), ("units_digit", ["12", "13", "14"]))
+        for o in opts
+    ]
+    fam = {"models": pd.DataFrame({"model": ["a", "b"], "n_params": [10, 100]}), "multiple_choice": pd.DataFrame(rows)}
+    by_set = an.multiple_choice_by_set(fam, ["all", "units_digit"])
+    assert set(by_set) == {"all", "units_digit"}
+    assert by_set["all"].set_index("model")["n_params"].to_dict() == {"a": 10, "b": 100}
+    curves = an.chosen_option_curves(by_set, {"x": "all", "y": "units_digit"})
+    assert len(curves) == 4 and set(curves["task"]) == {"x", "y"}
+    with pytest.raises(ValueError, match="option sets"):
+        an.chosen_option_curves(by_set, {"x": "near_miss"})

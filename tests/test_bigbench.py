@@ -228,3 +228,16 @@ def test_one_bigg_family_keeps_one_family():
     assert len(bigbench.one_bigg_family(mixed)) == (results["model_family"] == "BIG-G T=0").sum() == 12
     with pytest.raises(ValueError, match="present"):
         bigbench.one_bigg_family(mixed, "BIG-G T=1")
+
+
+def test_published_series_scores_both_tables_and_flags_against_their_own_null():
+    pub = bigbench.published_series()
+    assert (pub.lu_es["n_points"] >= 3).all() and set(pub.lu_es["family"]) == {"LLaMA"}
+    assert set(pub.ruan_es) == {"params", "flops"} and (pub.ruan_es["params"]["n_points"] >= 3).all()
+    assert 0 < pub.noise_ruan < 1 and 0 < pub.noise_lu < 1
+    hit = pub.flag("lu", "steepest_rise_ratio")
+    assert hit.dtype == bool and hit.index.equals(pub.lu_es.index)
+    assert not pub.flag("lu", "emergence_score").any()  # Eq. 1 is never flagged on three sizes
+    assert pub.flag("ruan", "steepest_rise_ratio", noise_x=2.0).sum() <= pub.flag("ruan", "steepest_rise_ratio").sum()
+    with pytest.raises(ValueError, match="source"):
+        pub.flag("wei", "emergence_score")

@@ -15,7 +15,6 @@ import pandas as pd
 from numpy.typing import ArrayLike
 from scipy import stats
 
-from .. import metrics as metric_fns
 from ..seeding import rng
 from . import task as ar
 
@@ -269,22 +268,37 @@ def multiple_choice_scores(mc: pd.DataFrame, options: str = "same_length") -> pd
             keep &= np.array([o[:1] == a[:1] for o, a in zip(opt, ans)])
         df = df[keep]
         df = df[df.groupby(qkey)["option"].transform("size") > 1]
-    rows = []
-    for (model, seed, task_name, q), g in df.groupby(["model", "seed", "task", "question"], sort=True):
-        probs = metric_fns.normalise_log_probs(g["log_prob"].to_numpy(float))
-        correct = int(np.flatnonzero(g["correct"].to_numpy())[0])
-        rows.append(
-            {
-                "model": model,
-                "seed": seed,
-                "task": task_name,
-                "question": q,
-                "n_options": len(g),
-                "mcg": metric_fns.multiple_choice_grade(probs, correct),
-                "brier": metric_fns.brier_score(probs, correct),
-            }
+    # Vectorised over questions (one softmax per question, options in table order): the same numbers as
+    # metrics.normalise_log_probs, multiple_choice_grade (ties to the first option) and brier_score per question.
+    qkey = ["model", "seed", "task", "question"]
+    lp = df["log_prob"].to_numpy(float)
+    if np.any(np.isnan(lp)) or np.any(lp == np.inf):
+        raise ValueError("log_probs must not contain NaN or +inf")
+    q_id = df.groupby(qkey, sort=True).ngroup().to_numpy()
+    q_max = pd.Series(lp).groupby(q_id).transform("max").to_numpy()
+    if np.any(q_max == -np.inf):
+        raise ValueError("every example needs at least one option with finite log-probability")
+    e = np.exp(lp - q_max)
+    probs = e / pd.Series(e).groupby(q_id).transform("sum").to_numpy()
+    correct = df["correct"].to_numpy(bool)
+    pos = np.arange(len(df))
+    first_best = pd.Series(probs).groupby(q_id).transform("max").to_numpy() == probs
+    argmax = pd.Series(np.where(first_best, pos, len(df))).groupby(q_id).min()
+    answer = pd.Series(np.where(correct, pos, len(df))).groupby(q_id).min()
+    per_q = (
+        df[qkey]
+        .assign(_q=q_id, n_options=1, sq=(probs - correct) ** 2)
+        .groupby("_q", sort=True)
+        .agg(
+            model=("model", "first"),
+            seed=("seed", "first"),
+            task=("task", "first"),
+            question=("question", "first"),
+            n_options=("n_options", "size"),
+            brier=("sq", "mean"),
         )
-    per_q = pd.DataFrame(rows)
+    )
+    per_q["mcg"] = (argmax.to_numpy() == answer.to_numpy()).astype(float)
     out = (
         per_q.groupby(["model", "seed", "task"], sort=True)
         .agg(
@@ -296,6 +310,30 @@ def multiple_choice_scores(mc: pd.DataFrame, options: str = "same_length") -> pd
         .reset_index()
     )
     return out
+
+
+def multiple_choice_by_set(
+    family: dict[str, pd.DataFrame], option_sets: Sequence[str] = MC_OPTION_SETS
+) -> dict[str, pd.DataFrame]:
+    """:func:`multiple_choice_scores` of a family (``shards.load_artifacts`` tables) for each option set, with
+    each model's ``n_params`` added: the input of :func:`floor_nearest_chance` and :func:`chosen_option_curves`."""
+    _require(family["models"], ["model", "n_params"], "models")
+    params_of = family["models"].drop_duplicates("model").set_index("model")["n_params"]
+    out = {}
+    for key in option_sets:
+        s = multiple_choice_scores(family["multiple_choice"], key)
+        out[key] = s.assign(n_params=s["model"].map(params_of))
+    return out
+
+
+def chosen_option_curves(scores_by_set: dict[str, pd.DataFrame], chosen: dict[str, str]) -> pd.DataFrame:
+    """One table of per-seed curves: for each task, the rows of the option set ``chosen`` for it (task -> set,
+    e.g. from :func:`floor_nearest_chance`)."""
+    unknown = [o for o in chosen.values() if o not in scores_by_set]
+    if unknown:
+        raise ValueError(f"option sets {unknown} are not in scores_by_set")
+    parts = [scores_by_set[opts][scores_by_set[opts]["task"] == t] for t, opts in chosen.items()]
+    return pd.concat(parts, ignore_index=True)
 
 
 def chance_line(target_length: int) -> float:
