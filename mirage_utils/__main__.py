@@ -16,6 +16,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from .data import REPO_ROOT
 
@@ -52,6 +53,8 @@ def _arithmetic(args: argparse.Namespace) -> int:
         shard_root = Path(args.shards) if args.shards else shards.shards_root(cfg)
         print(f"wrote {shards.rescore_multiple_choice(cfg, args.model, args.seed, shard_root, args.device)}")
         return 0
+    if args.action == "regen-check":
+        return _regen_check(args, cfg)
     out = Path(args.out) if args.out else shards.artifact_dir(cfg)
     if args.action == "merge":
         shard_root = Path(args.shards) if args.shards else shards.shards_root(cfg)
@@ -68,6 +71,35 @@ def _arithmetic(args: argparse.Namespace) -> int:
         files = shards.run_family(cfg, out, args.device, not args.no_checkpoints, progress=not args.quiet)
     for path in files.values():
         print(f"wrote {path}")
+    return 0
+
+
+def _regen_check(args: argparse.Namespace, cfg: Any) -> int:
+    """Retrain the regeneration subset (missing runs only), compare with the committed runs, swap them in."""
+    from .arithmetic import regen, shards
+
+    committed = Path(args.shards) if args.shards else shards.shards_root(cfg)
+    out = Path(args.out) if args.out else REPO_ROOT / "data" / "cache" / "regen-check"
+    pairs = regen.SUBSET if cfg.name == "family" else tuple((cfg.models[0].name, s) for s in cfg.seeds)
+    for model, seed in pairs:
+        if not (out / "runs" / shards.shard_name(model, seed) / "summary.json").is_file():
+            print(f"retraining {model} seed {seed}", flush=True)
+            shards.run_shard(cfg, model, seed, out / "runs", args.device, False, progress=not args.quiet)
+    table = regen.compare_runs(cfg, committed, out / "runs", pairs)
+    table.to_csv(out / "comparison.csv", index=False)
+    config_path = SMOKE_CONFIG if args.smoke else Path(args.config)
+    shards.merge(cfg, committed, out / "committed")
+    regen.swap_in(cfg, committed, out / "runs", out / "family")
+    changes = regen.verdict_changes(
+        regen.family_verdicts(shards.load_artifacts(config_path, out / "committed")),
+        regen.family_verdicts(shards.load_artifacts(config_path, out / "family")),
+    )
+    changes.to_csv(out / "verdicts.csv", index=False)
+    report = regen.report(table, changes, out / "runs")
+    (out / "report.md").write_text(report, encoding="utf-8")
+    print(report)
+    print(f"wrote {out / 'report.md'}, comparison.csv, verdicts.csv and the swapped family in {out / 'family'}")
+    print(f"build every chapter on it: {shards.FAMILY_DIR_ENV}={out / 'family'} make book")
     return 0
 
 
@@ -169,10 +201,11 @@ def main(argv: list[str] | None = None) -> int:
     ar = sub.add_parser("arithmetic", help="the GPT arithmetic family (Chapters 2, 3, 6, 7)")
     ar.add_argument(
         "action",
-        choices=["run", "shard", "merge", "list", "rescore-mc"],
+        choices=["run", "shard", "merge", "list", "rescore-mc", "regen-check"],
         help="run: every (size, seed) shard not yet done, then merge; shard: train and score one "
         "(--model, --seed); merge: shards -> artifact tables; list: the (model, seed) pairs; "
-        "rescore-mc: a shard's multiple-choice options again, from its final checkpoint",
+        "rescore-mc: a shard's multiple-choice options again, from its final checkpoint; "
+        "regen-check: retrain a subset here (~25 CPU-minutes), compare with the committed runs, swap them in",
     )
     ar.add_argument("--config", default=str(REPO_ROOT / "configs" / "arithmetic.json"))
     ar.add_argument("--smoke", action="store_true", help="tiny config for tests (< 60 s)")

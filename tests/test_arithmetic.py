@@ -1,5 +1,7 @@
 """The arithmetic subpackage: tasks and split, the GPT, the recipe, scoring, shards and merge (smoke config)."""
 
+import shutil
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -365,3 +367,44 @@ def test_how_to_run_slurm_array_covers_every_shard():
     text = (Path(__file__).parents[1] / "book" / "how_to_run.md").read_text()
     last = int(re.search(r"--array=0-(\d+)", text).group(1))
     assert last + 1 == len(cfg.models) * len(cfg.seeds)
+
+
+def test_regen_check_on_the_smoke_config(tmp_path):
+    """The regeneration check retrains its subset, compares it with the committed runs and swaps it in; on the same
+    machine the retrained runs are bit-identical, so every difference is zero and no verdict changes."""
+    runs = tmp_path / "runs"
+    cfg = tr.FamilyConfig.load("configs/arithmetic_smoke.json")
+    for spec in cfg.models:
+        for seed in cfg.seeds:
+            shards.run_shard(cfg, spec.name, seed, runs, save_checkpoints=False, progress=False)
+    out = tmp_path / "regen"
+    args = ["arithmetic", "regen-check", "--smoke", "--shards", str(runs), "--out", str(out), "--quiet"]
+    assert cli(args) == 0
+    table = pd.read_csv(out / "comparison.csv")
+    assert set(table["model"]) == {cfg.models[0].name} and set(table["seed"]) == set(cfg.seeds)
+    assert table["identical"].all() and (table["difference"] == 0).all() and table["within"].all()
+    assert not pd.read_csv(out / "verdicts.csv")["changed"].any()
+    assert "2 of 2 reproduce the committed held-out outputs exactly" in (out / "report.md").read_text()
+    swapped = shards.load_artifacts("configs/arithmetic_smoke.json", out / "family")
+    assert len(swapped["models"]) == len(cfg.models) * len(cfg.seeds)
+
+
+def test_regen_comparison_flags_a_run_outside_the_seed_spread(tmp_path):
+    """Counterfactual: a retrained run whose outputs are all wrong is reported outside the family's variation."""
+    from mirage_utils.arithmetic import regen
+
+    runs = tmp_path / "runs"
+    cfg = tr.FamilyConfig.load("configs/arithmetic_smoke.json")
+    model = cfg.models[1].name
+    for seed in cfg.seeds:
+        shards.run_shard(cfg, model, seed, runs, save_checkpoints=False, progress=False)
+    broken = tmp_path / "broken" / shards.shard_name(model, cfg.seeds[0])
+    shutil.copytree(runs / shards.shard_name(model, cfg.seeds[0]), broken)
+    outputs = pd.read_parquet(broken / "outputs.parquet")
+    outputs["exact_match"], outputs["token_prob"] = False, 0.0
+    outputs.to_parquet(broken / "outputs.parquet")
+    table = regen.compare_runs(cfg, runs, broken.parent, ((model, cfg.seeds[0]),))
+    prob = table[table["metric"] == "token_prob"]
+    assert len(prob) and (prob["committed"] > 0.05).all() and not prob["within"].any()
+    with pytest.raises(ValueError, match="seed 9"):
+        regen.compare_runs(cfg, runs, broken.parent, ((model, 9),))

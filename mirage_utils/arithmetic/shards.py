@@ -381,13 +381,28 @@ def run_family(
     return merge(cfg, shards_dir, out_dir)
 
 
+# Points the chapters at another copy of the family's tables (e.g. `arithmetic regen-check`'s swapped family).
+FAMILY_DIR_ENV = "MIRAGE_FAMILY_ARTIFACTS"
+
+
 def artifact_dir(cfg: FamilyConfig) -> Path:
+    """The family's tables: ``data/artifacts/arithmetic/<name>``, or ``$MIRAGE_FAMILY_ARTIFACTS`` for the main
+    family (config name ``family``) when that is set."""
+    override = os.environ.get(FAMILY_DIR_ENV)
+    if override and cfg.name == "family":
+        return Path(override)
     return ARTIFACT_ROOT / cfg.name
+
+
+def committed_draw(cfg: FamilyConfig) -> bool:
+    """True when the chapters read the committed draw of the family (not a retrained or swapped-in one): claims
+    about one draw's exact values hold only there, and are skipped elsewhere."""
+    return artifact_dir(cfg) == ARTIFACT_ROOT / cfg.name and os.environ.get(RETRAIN_ENV) != "1"
 
 
 def shards_root(cfg: FamilyConfig) -> Path:
     """Where finished shards' tables go by default (committed, so a sweep can span sessions and machines)."""
-    return artifact_dir(cfg) / "shards"
+    return ARTIFACT_ROOT / cfg.name / "shards"
 
 
 def load_artifacts(config_path: Path | str, out_dir: Path | None = None) -> dict[str, pd.DataFrame]:
