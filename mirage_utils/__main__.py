@@ -95,7 +95,9 @@ def _regen_check(args: argparse.Namespace, cfg: Any) -> int:
         regen.family_verdicts(shards.load_artifacts(config_path, out / "family")),
     )
     changes.to_csv(out / "verdicts.csv", index=False)
-    report = regen.report(table, changes, out / "runs")
+    drift = regen.divergence(committed, out / "runs")
+    drift.to_csv(out / "drift.csv", index=False)
+    report = regen.report(table, changes, out / "runs", drift)
     (out / "report.md").write_text(report, encoding="utf-8")
     print(report)
     print(f"wrote {out / 'report.md'}, comparison.csv, verdicts.csv and the swapped family in {out / 'family'}")

@@ -385,6 +385,7 @@ def test_regen_check_on_the_smoke_config(tmp_path):
     assert table["identical"].all() and (table["difference"] == 0).all() and table["within"].all()
     assert not pd.read_csv(out / "verdicts.csv")["changed"].any()
     assert "2 of 2 reproduce the committed held-out outputs exactly" in (out / "report.md").read_text()
+    assert pd.read_csv(out / "drift.csv")["first_step_apart"].isna().all()  # same machine: the logs never part
     swapped = shards.load_artifacts("configs/arithmetic_smoke.json", out / "family")
     assert len(swapped["models"]) == len(cfg.models) * len(cfg.seeds)
 

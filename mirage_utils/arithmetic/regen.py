@@ -100,6 +100,25 @@ def compare_runs(
     return out.drop(columns="seeds")
 
 
+def divergence(committed: Path, retrained: Path, tolerance: float = 1e-6) -> pd.DataFrame:
+    """Per retrained run: the first logged training step whose loss differs from the committed run's by more than
+    ``tolerance`` (NaN when the logs agree throughout), the last step that agreed, and both final losses."""
+    rows = []
+    for run in sorted(d for d in Path(retrained).iterdir() if (d / "training_log.csv").is_file()):
+        new = pd.read_csv(run / "training_log.csv").set_index("step")["loss"]
+        old = pd.read_csv(Path(committed) / run.name / "training_log.csv").set_index("step")["loss"]
+        both = pd.concat([old, new], axis=1, keys=["committed", "retrained"], join="inner")
+        apart = both.index[(both["committed"] - both["retrained"]).abs() > tolerance]
+        first = int(apart[0]) if len(apart) else np.nan
+        agreed = both.index[both.index < first] if len(apart) else both.index
+        rows.append(
+            (run.name, int(agreed.max()) if len(agreed) else 0, first, both["committed"].iloc[-1],
+             both["retrained"].iloc[-1])
+        )  # fmt: skip
+    return pd.DataFrame(rows, columns=["run", "last_step_agreeing", "first_step_apart", "final_committed",
+                                       "final_retrained"])  # fmt: skip
+
+
 def swap_in(cfg: FamilyConfig, committed: Path, retrained: Path, out_dir: Path) -> dict[str, Path]:
     """The family's tables in ``out_dir`` with every retrained run in place of the committed run of that seed."""
     runs = Path(out_dir) / "runs"
@@ -142,7 +161,7 @@ def verdict_changes(committed: pd.DataFrame, swapped: pd.DataFrame) -> pd.DataFr
     return both.drop(columns="_merge")
 
 
-def report(comparison: pd.DataFrame, changes: pd.DataFrame, retrained: Path) -> str:
+def report(comparison: pd.DataFrame, changes: pd.DataFrame, retrained: Path, drift: pd.DataFrame | None = None) -> str:
     """A short markdown report: where the runs were retrained, how far they moved, and which verdicts changed."""
     summaries = [json.loads(p.read_text()) for p in sorted(Path(retrained).glob("*/summary.json"))]
     cpus = sorted({str(s.get("platform_cpu", "unknown")) for s in summaries})
@@ -166,6 +185,15 @@ def report(comparison: pd.DataFrame, changes: pd.DataFrame, retrained: Path) -> 
             f"| {metric} | {len(g)} | {int(g['within'].sum())} | {worst['difference']:+.4f} "
             f"(spread {worst['seed_spread']:.4f}) | {worst['model']} seed {worst['seed']}, {worst['task']} |"
         )
+    if drift is not None and len(drift):
+        lines += ["", "| run | training loss agrees up to step | first step apart | final loss committed | retrained |",
+                  "|---|---|---|---|---|"]  # fmt: skip
+        for _, d in drift.iterrows():
+            apart = "never" if pd.isna(d["first_step_apart"]) else f"{int(d['first_step_apart'])}"
+            lines.append(
+                f"| {d['run']} | {d['last_step_agreeing']} | {apart} | {d['final_committed']:.4f} | "
+                f"{d['final_retrained']:.4f} |"
+            )
     outside = comparison[~comparison["within"]]
     lines += ["", f"Outside the seed spread: {len(outside)} of {len(comparison)}."]
     for _, r in outside.iterrows():
