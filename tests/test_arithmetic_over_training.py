@@ -176,3 +176,56 @@ def test_loses_ability_discounts_test_set_noise_and_seeds_disagree():
     assert not ot.seeds_disagree(profile.assign(high=[0.1, 0.3]), "plus_as_minus")
     with pytest.raises(ValueError):
         ot.seeds_disagree(profile, "times_as_plus")
+
+
+def test_over_training_summary_bands_span_the_seeds():
+    fam = _family()
+    s = ot.over_training_summary(fam, "exact_match")
+    assert len(s) == len(SIZES) * (len(TOKENS) - 1) * len(ot.TITLES)  # the initialisation is left out
+    assert (s["low"] <= s["median"]).all() and (s["median"] <= s["high"]).all()
+    with pytest.raises(ValueError, match="lacks columns"):
+        ot.over_training_summary(fam.drop(columns="step"), "exact_match")
+
+
+def test_plot_over_training_puts_two_panels_per_row_and_the_legend_in_a_spare_one():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    fig = ot.plot_over_training(_family(), "exact_match", "exact match", {"times_as_plus": [(0.1, "chance", ":")]})
+    assert len(fig.axes) == 6 and fig.get_size_inches()[0] <= 7.0
+    assert fig.axes[-1].get_legend() is not None
+
+
+def test_verdict_word_reads_the_regression():
+    standard = ot.regression(_family(interaction=0.05), ["times_as_plus"], ["exact_match"])
+    inverse = ot.regression(_family(interaction=-0.05), ["times_as_plus"], ["exact_match"])
+    flat = standard.assign(direction="none")
+    assert ot.verdict_word(standard, ["times_as_plus"], ["exact_match"]) == "fails"
+    assert ot.verdict_word(inverse, ["times_as_plus"], ["exact_match"]) == "holds"
+    assert ot.verdict_word(flat, ["times_as_plus"], ["exact_match"]) == "cannot tell from these data"
+    with pytest.raises(ValueError, match="no rows"):
+        ot.verdict_word(standard, ["times_as_plus"], ["ted"])
+
+
+def test_table_fingerprint_ignores_row_order_and_sees_a_changed_score():
+    fam = _family()
+    assert ot.table_fingerprint(fam) == ot.table_fingerprint(fam.sample(frac=1.0, random_state=0))
+    changed = fam.copy()
+    changed.loc[changed.index[-1], "exact_match"] += 0.01
+    assert ot.table_fingerprint(changed) != ot.table_fingerprint(fam)
+
+
+def test_load_sensitivity_grid_reads_a_matching_file_and_recomputes_a_stale_one(tmp_path):
+    fam = _family()
+    fam = fam[fam["tokens"] > 0]
+    grid = ot.sensitivity_grid(fam, tests=["times_as_plus"])
+    assert set(grid["part"]) == {"grid", "narrower"} and grid["fingerprint"].nunique() == 1
+    path = tmp_path / "grid.csv"
+    grid.to_csv(path, index=False)
+    read, from_file = ot.load_sensitivity_grid(fam, path)
+    assert from_file and list(read["direction"]) == list(grid["direction"])
+    np.testing.assert_allclose(read["p (Holm)"].to_numpy(float), grid["p (Holm)"].to_numpy(float))
+    grid.assign(fingerprint="stale").to_csv(path, index=False)
+    assert not ot.load_sensitivity_grid(fam, path)[1]
+    with pytest.raises(ValueError, match="at least 4 sizes"):
+        ot.grid_floors(fam[fam["n_params"] >= 3e4])

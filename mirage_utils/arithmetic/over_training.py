@@ -7,6 +7,7 @@ that a test can feed them a counterfactual family and see them fail.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -14,6 +15,9 @@ import pandas as pd
 from .. import scaling
 from ..seeding import rng
 from . import task as ar
+
+if TYPE_CHECKING:
+    from .config import FamilyConfig
 
 #: tests whose shots give the operator another meaning, and the controls that keep the usual one
 REDEFINED: tuple[str, ...] = tuple(n for n, (t, m) in ar.REDEFINITIONS.items() if ar.get_task(t).op != m)
@@ -256,6 +260,180 @@ def finds_inverse(reg: pd.DataFrame, tests: Sequence[str] = REDEFINED, corrected
     return bool((sub[col] == "inverse").any())
 
 
+#: a short title per test, for figure panels and tables
+TITLES: dict[str, str] = {
+    "times_as_plus": "'*' shown as +",
+    "times_as_minus": "'*' shown as |a-b|",
+    "plus_as_minus": "'+' shown as |a-b|",
+    "times_control": "'*' as usual (control)",
+    "plus_control": "'+' as usual (control)",
+}
+#: the metrics the regression is run on, with their names in tables
+METRIC_NAMES: dict[str, str] = {
+    "exact_match": "exact match",
+    "token_prob": "p(in-context answer)",
+    "ted": "token edit distance",
+}
+
+
+def load_family(config_path: str | None = None) -> tuple[FamilyConfig, pd.DataFrame]:
+    """The family's config and its checkpoint table with a ``unit`` column (:func:`with_units`), read from the
+    committed artifacts of ``configs/arithmetic.json`` (or ``config_path``)."""
+    from ..data import REPO_ROOT
+    from . import shards
+    from .config import FamilyConfig
+
+    path = REPO_ROOT / "configs" / "arithmetic.json" if config_path is None else config_path
+    return FamilyConfig.load(path), with_units(shards.load_artifacts(path)["checkpoint_eval"])
+
+
+def over_training_summary(table: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """Per size x test x checkpoint step (trained checkpoints only): mean tokens and ``metric``'s median, min and
+    max over seeds (``median``, ``low``, ``high``), the curves and bands of the over-training figures."""
+    _require(table, ["model", "n_params", "task", "step", "tokens", metric])
+    trained = table[table["tokens"] > 0]
+    if trained.empty:
+        raise ValueError("no trained checkpoints (tokens > 0)")
+    return (
+        trained.groupby(["model", "n_params", "task", "step"], sort=True)
+        .agg(
+            tokens=("tokens", "mean"),
+            median=(metric, "median"),
+            low=(metric, "min"),
+            high=(metric, "max"),
+        )
+        .reset_index()
+    )
+
+
+def plot_over_training(
+    table: pd.DataFrame,
+    metric: str,
+    ylabel: str,
+    chance_at: Mapping[str, Sequence[tuple[float, str, str]]] | None = None,
+    tests: Sequence[str] = tuple(TITLES),
+    width: float = 7.0,
+):
+    """One panel per test (two per row, the legend in a spare panel): ``metric`` against training tokens, one
+    line per size (median over seeds) with the range over seeds as a band; ``chance_at`` maps a test to
+    horizontal reference lines ``(value, label, linestyle)``. Returns the matplotlib figure."""
+    import matplotlib.pyplot as plt
+
+    tests = _known_tests(tests)
+    per_step = over_training_summary(table, metric)
+    sizes = per_step[["model", "n_params"]].drop_duplicates().sort_values("n_params")
+    shades = dict(zip(sizes["model"], plt.cm.viridis(np.linspace(0, 0.9, len(sizes)))))
+    n_rows = (len(tests) + 2) // 2
+    fig, axes = plt.subplots(n_rows, 2, figsize=(width, 2.3 * n_rows + 0.4), sharex=True, sharey=True)
+    axes = np.atleast_2d(axes)
+    for ax, test in zip(axes.flat, tests):
+        for model, n in sizes.itertuples(index=False):
+            g = per_step[(per_step["task"] == test) & (per_step["model"] == model)]
+            ax.plot(g["tokens"], g["median"], "-", lw=1.2, color=shades[model], label=f"{n / 1e3:.0f}K")
+            ax.fill_between(g["tokens"], g["low"], g["high"], color=shades[model], alpha=0.15, lw=0)
+        for value, label, style in (chance_at or {}).get(test, []):
+            ax.axhline(value, color="grey", ls=style, lw=1, label=label)
+        ax.set(xscale="log", title=TITLES.get(test, test))
+    for ax in axes[:, 0]:
+        ax.set_ylabel(ylabel)
+    for ax in axes[-1, :]:
+        ax.set_xlabel("Training tokens (log scale)")
+    spare = list(axes.flat)[len(tests) :]
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    for ax in spare:
+        ax.axis("off")
+    if spare:
+        spare[0].legend(handles, labels, title="parameters", ncol=2, loc="center")
+    else:
+        axes.flat[0].legend(handles, labels, title="parameters", ncol=2)
+    fig.tight_layout()
+    return fig
+
+
+def verdict_word(reg: pd.DataFrame, tests: Sequence[str], metrics: Sequence[str]) -> str:
+    """The verdict on Michaelov & Bergen's prediction (a negative size x training interaction) for ``tests`` x
+    ``metrics`` of a :func:`regression` table: "holds" if some cell is "inverse" after Holm's correction, "fails"
+    if none is and some is "standard" (larger models gain more), else "cannot tell from these data"."""
+    _require(reg, ["test", "metric", "direction"])
+    sub = reg[reg["test"].isin(_known_tests(tests)) & reg["metric"].isin(metrics)]
+    if sub.empty:
+        raise ValueError(f"no rows for tests {list(tests)} x metrics {list(metrics)}")
+    if (sub["direction"] == "inverse").any():
+        return "holds"
+    if (sub["direction"] == "standard").any():
+        return "fails"
+    return "cannot tell from these data"
+
+
+#: the committed sensitivity grid of the robustness page (:func:`write_sensitivity_grid` regenerates it)
+GRID_ARTIFACT = "data/artifacts/arithmetic/over_training_grid.csv"
+#: the windows (minimum training tokens) of the sensitivity grid
+GRID_WINDOWS: dict[str, float] = {"all trained": 0, ">= 1M tokens": 1e6, ">= 5M tokens": 5e6}
+
+
+def grid_floors(table: pd.DataFrame) -> tuple[dict[str, float], dict[str, float]]:
+    """The size floors of the sensitivity grid (all sizes, from 25K, the four largest) and the two narrower floors
+    fitted beside it (from 40K, the three largest), from the sizes present in ``table``."""
+    _require(table, ["n_params"])
+    sizes = sorted(table["n_params"].unique())
+    if len(sizes) < 4:
+        raise ValueError(f"need at least 4 sizes for the grid's floors, got {len(sizes)}")
+    return (
+        {"all sizes": 0, ">= 25K": 25e3, "4 largest": sizes[-4]},
+        {">= 40K": 40e3, "3 largest": sizes[-3]},
+    )
+
+
+def table_fingerprint(table: pd.DataFrame) -> str:
+    """A short hash of the checkpoint rows the regression reads (run, step, tokens, test and the three metrics),
+    independent of row order, so that a committed grid can be checked against the data it was computed from."""
+    import hashlib
+
+    cols = [*_RUN, "n_params", "step", "tokens", "task", *HIGHER_IS_BETTER]
+    _require(table, cols)
+    rows = table[cols].sort_values([*_RUN, "task", "step"]).reset_index(drop=True)
+    digest = hashlib.sha256(pd.util.hash_pandas_object(rows, index=False).to_numpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
+def sensitivity_grid(table: pd.DataFrame, tests: Sequence[str] = REDEFINED) -> pd.DataFrame:
+    """:func:`verdict_grid` over :data:`GRID_WINDOWS` x the grid's floors (``part`` "grid") and x the narrower
+    floors (``part`` "narrower"), with the input's :func:`table_fingerprint` in column ``fingerprint``."""
+    floors, narrow = grid_floors(table)
+    metrics = list(METRIC_NAMES)
+    parts = [
+        verdict_grid(table, tests, metrics, GRID_WINDOWS, floors).assign(part="grid"),
+        verdict_grid(table, tests, metrics, GRID_WINDOWS, narrow).assign(part="narrower"),
+    ]
+    return pd.concat(parts, ignore_index=True).assign(fingerprint=table_fingerprint(table))
+
+
+def write_sensitivity_grid(path: str | None = None) -> str:
+    """Recompute the sensitivity grid from the committed family (:func:`load_family`) and write it as CSV to
+    ``path`` (default :data:`GRID_ARTIFACT` in the repository). Returns the path written."""
+    from ..data import REPO_ROOT
+
+    _, ckpt = load_family()
+    out = REPO_ROOT / GRID_ARTIFACT if path is None else path
+    sensitivity_grid(ckpt[ckpt["tokens"] > 0]).to_csv(out, index=False)
+    return str(out)
+
+
+def load_sensitivity_grid(table: pd.DataFrame, path: str | None = None) -> tuple[pd.DataFrame, bool]:
+    """The committed sensitivity grid if it was computed from ``table`` (same :func:`table_fingerprint`), else the
+    grid recomputed from ``table``. Returns the grid and whether it was read from the file."""
+    from pathlib import Path
+
+    from ..data import REPO_ROOT
+
+    file = Path(REPO_ROOT / GRID_ARTIFACT if path is None else path)
+    if file.is_file():
+        grid = pd.read_csv(file, keep_default_na=False, na_values=[""])
+        if len(grid) and str(grid["fingerprint"].iloc[0]) == table_fingerprint(table):
+            return grid, True
+    return sensitivity_grid(table), False
+
+
 __all__ = [
     "REDEFINED",
     "CONTROLS",
@@ -274,4 +452,20 @@ __all__ = [
     "regression",
     "verdict_grid",
     "finds_inverse",
+    "TITLES",
+    "METRIC_NAMES",
+    "load_family",
+    "over_training_summary",
+    "plot_over_training",
+    "verdict_word",
+    "GRID_ARTIFACT",
+    "GRID_WINDOWS",
+    "grid_floors",
+    "table_fingerprint",
+    "sensitivity_grid",
+    "write_sensitivity_grid",
+    "load_sensitivity_grid",
 ]
+
+if __name__ == "__main__":  # python -m mirage_utils.arithmetic.over_training
+    print("wrote", write_sensitivity_grid())
