@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, cast
 
 import numpy as np
@@ -278,3 +279,173 @@ def pca_errors(train: ArrayLike, test: ArrayLike, ranks: Sequence[int]) -> dict[
         recon = resid @ top @ top.T
         out[int(k)] = ((resid - recon) ** 2).mean(axis=1)
     return out
+
+
+def run_means(values: dict[int, NDArray[Any]]) -> NDArray[np.float64]:
+    """Size -> (n_examples, n_runs) outcomes as one (n_sizes, n_runs) matrix of per-run means: each column is one
+    seed's curve across sizes (sizes sorted), the unit of a per-seed check."""
+    if not values:
+        raise ValueError("values is empty")
+    means = [np.asarray(values[s], dtype=np.float64).mean(axis=0) for s in sorted(values)]
+    if len({m.shape for m in means}) != 1 or means[0].ndim != 1:
+        raise ValueError("every size needs the same number of runs")
+    return np.vstack(means)
+
+
+@dataclass(frozen=True)
+class FamilyCurves:
+    """Chapter 4's three families from their artifacts: sizes, per-run smooth metrics, the per-example outcomes
+    (size -> (n_examples, n_runs)) of each smooth and sharp metric, and their seed curves (seeds as the unit)."""
+
+    lenet_params: NDArray[np.float64]
+    lenet_acc: pd.DataFrame
+    lenet_correct: dict[int, NDArray[np.bool_]]
+    lenet_subset_outcomes: dict[int, dict[int, NDArray[np.float64]]]
+    per_image: Curve
+    lenet_subset: dict[int, Curve]
+    ae_params: NDArray[np.float64]
+    ae_mse: pd.DataFrame
+    ae_errors: dict[int, NDArray[np.float64]]
+    mse_curve: Curve
+    recon: dict[float, Curve]
+    seq_params: NDArray[np.float64]
+    by_context: pd.DataFrame
+    seq_correct: dict[int, NDArray[np.bool_]]
+    seq_subset_outcomes: dict[int, dict[int, NDArray[np.float64]]]
+    seq_per_image: Curve
+    seq_subset: dict[int, Curve]
+
+
+def family_curves(
+    art: dict[str, pd.DataFrame],
+    ks: Sequence[int] = (1, 2, 3, 4, 5),
+    cs: Sequence[float] = (0.004, 0.008, 0.016, 0.024),
+    lengths: Sequence[int] = (1, 2, 3, 4, 5),
+) -> FamilyCurves:
+    """Every curve Chapter 4 and its robustness page plot or check, from ``train.load_artifacts``: LeNet accuracy and
+    subset accuracy for each k; autoencoder squared error and Reconstruction_c for each c; the sequence family's
+    per-image accuracy on answerable queries and "all L right" for each L. Bands are t intervals over seeds."""
+    lenet_runs, ae_runs, seq_runs = (art[f"runs_{f}"] for f in ("lenet", "autoencoder", "sequence"))
+    lenet_correct = correct_by_size(art["lenet"], "lenet")
+    lenet_sub = {k: {s: subset_outcomes(c, k, by_run=True) for s, c in lenet_correct.items()} for k in ks}
+    ae_errors = {
+        s: art["autoencoder"][cols].to_numpy(dtype=np.float64)
+        for s, cols in run_columns(art["autoencoder"], "autoencoder").items()
+    }
+    seq_table = art["sequence"]
+    answerable = (seq_table["earlier"] >= 1).to_numpy()
+    seq_correct = {s: c[answerable] for s, c in correct_by_size(seq_table, "sequence").items()}
+    seq_sub = {L: episode_subset_outcomes(seq_table, L) for L in lengths}
+
+    def sizes(runs: pd.DataFrame) -> NDArray[np.float64]:
+        return runs.groupby("size_index")["params"].first().to_numpy(dtype=np.float64)
+
+    return FamilyCurves(
+        lenet_params=sizes(lenet_runs),
+        lenet_acc=per_run(art["lenet"], "lenet", lenet_runs),
+        lenet_correct=lenet_correct,
+        lenet_subset_outcomes=lenet_sub,
+        per_image=seed_curve({s: c * 1.0 for s, c in lenet_correct.items()}),
+        lenet_subset={k: seed_curve(v) for k, v in lenet_sub.items()},
+        ae_params=sizes(ae_runs),
+        ae_mse=per_run(art["autoencoder"], "autoencoder", ae_runs),
+        ae_errors=ae_errors,
+        mse_curve=seed_curve(ae_errors, higher_is_better=False),
+        recon={c: seed_curve({s: (e < c) * 1.0 for s, e in ae_errors.items()}) for c in cs},
+        seq_params=sizes(seq_runs),
+        by_context=accuracy_by_context(seq_table),
+        seq_correct=seq_correct,
+        seq_subset_outcomes=seq_sub,
+        seq_per_image=seed_curve({s: c * 1.0 for s, c in seq_correct.items()}),
+        seq_subset={L: seed_curve(v) for L, v in seq_sub.items()},
+    )
+
+
+def smooth_sharp_pairs(
+    curves: FamilyCurves, k: int = 5, length: int = 5
+) -> dict[str, tuple[NDArray[np.float64], dict[int, NDArray[Any]], bool, dict[int, NDArray[Any]]]]:
+    """Family (and threshold) -> (sizes, smooth outcomes, smooth higher is better, sharp outcomes): the pairs whose
+    sharpness Chapter 4 compares (LeNet at ``k``, each autoencoder threshold c, the transformers at ``length``).
+    Outcomes are size -> (n_examples, n_runs), so both the seed mean and each seed's curve can be scored."""
+    out: dict[str, tuple[NDArray[np.float64], dict[int, NDArray[Any]], bool, dict[int, NDArray[Any]]]] = {
+        "LeNet": (curves.lenet_params, curves.lenet_correct, True, curves.lenet_subset_outcomes[k])
+    }
+    for c in curves.recon:
+        out[f"autoencoder, c = {c}"] = (
+            curves.ae_params,
+            curves.ae_errors,
+            False,
+            {s: (e < c) * 1.0 for s, e in curves.ae_errors.items()},
+        )
+    out["sequence transformer"] = (curves.seq_params, curves.seq_correct, True, curves.seq_subset_outcomes[length])
+    return out
+
+
+def sharpness_by_seed(
+    curves: FamilyCurves,
+    measures: Sequence[str] = ("emergence_score", "steepest_rise_ratio"),
+    k: int = 5,
+    length: int = 5,
+) -> pd.DataFrame:
+    """Seeds as the unit of the sharpness comparison: for each pair of :func:`smooth_sharp_pairs`, each measure and
+    each run (column ``seed``, position of the run at every size) plus the seed-mean curves (``seed`` = "mean"),
+    the smooth and the sharp metric's score and whether the sharp one scores sharper (any margin)."""
+    from ..emergence import is_sharper, sharpness
+
+    rows = []
+    for family, (x, smooth, smooth_hib, sharp) in smooth_sharp_pairs(curves, k, length).items():
+        a, b = run_means(smooth), run_means(sharp)
+        cols: list[tuple[Any, NDArray[np.float64], NDArray[np.float64]]] = [
+            (i, a[:, i], b[:, i]) for i in range(a.shape[1])
+        ]
+        cols.append(("mean", a.mean(axis=1), b.mean(axis=1)))
+        for seed, ys, yb in cols:
+            for m in measures:
+                s_smooth = sharpness(x, ys, m, smooth_hib)
+                s_sharp = sharpness(x, yb, m, True)
+                rows.append(
+                    {
+                        "family": family,
+                        "seed": str(seed),
+                        "measure": m,
+                        "window (decades)": float(np.log10(x.max() / x.min())),
+                        "smooth": s_smooth,
+                        "sharp": s_sharp,
+                        "sharp is sharper": is_sharper(s_sharp, s_smooth, m),
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+def pca_mean_errors(train: ArrayLike, test: ArrayLike, ranks: Sequence[int]) -> NDArray[np.float64]:
+    """:func:`pca_errors` averaged over the test examples, one value per rank, computed at once: only the top
+    ``max(ranks)`` principal components are found, and every rank's residual is the test images' total squared
+    deviation minus the cumulative sum of their squared projections (same numbers to rounding, several times
+    faster)."""
+    from scipy.linalg import eigh
+
+    xtr = np.asarray(train, dtype=np.float64).reshape(len(np.asarray(train)), -1)
+    xte = np.asarray(test, dtype=np.float64).reshape(len(np.asarray(test)), -1)
+    n, d = xtr.shape
+    if xte.shape[1] != d or n < 2 or xte.shape[0] < 1:
+        raise ValueError("train and test need the same number of features, and train at least two examples")
+    if not ranks or min(ranks) < 1 or max(ranks) > d:
+        raise ValueError(f"ranks must lie in [1, {d}]")
+    top = int(max(ranks))
+    mean = xtr.mean(axis=0)
+    xtr -= mean
+    _, vecs = eigh(xtr.T @ xtr, subset_by_index=[d - top, d - 1])  # ascending eigenvalues
+    resid = xte - mean
+    cumulative = np.cumsum((resid @ vecs[:, ::-1]) ** 2, axis=1)
+    total = (resid**2).sum(axis=1)
+    return np.array([((total - cumulative[:, k - 1]) / d).mean() for k in ranks])
+
+
+def threshold_span(thresholds: pd.DataFrame) -> pd.DataFrame:
+    """How far one threshold carries a family: for each c of a :func:`threshold_table`, the seed-mean
+    Reconstruction_c of the smallest and of the largest model and the rise between them (indexed by c)."""
+    if not {"c", "params", "share_below"} <= set(thresholds.columns):
+        raise ValueError("thresholds needs c, params and share_below columns (see threshold_table)")
+    t = thresholds.groupby(["c", "params"])["share_below"].mean().unstack("params").sort_index(axis=1)
+    out = pd.DataFrame({"smallest": t.iloc[:, 0], "largest": t.iloc[:, -1]})
+    return out.assign(rise=out["largest"] - out["smallest"])

@@ -412,3 +412,24 @@ def load_artifacts(out_dir: Path = ARTIFACTS / "family") -> dict[str, pd.DataFra
         tables[f"runs_{fam}"] = pd.read_csv(out_dir / f"runs_{fam}.csv")
         tables[fam] = pd.read_parquet(out_dir / OUTCOME_FILES[fam])
     return tables
+
+
+PCA_FILE = "pca_optimum.csv"
+
+
+def pca_optimum(cfg: VisionConfig) -> pd.DataFrame:
+    """The known optimum of each autoencoder width: test mean squared error per pixel of the best rank-h linear
+    reconstruction (PCA on the same training crops), one row per bottleneck h of the config."""
+    from .outcomes import pca_mean_errors
+
+    train, _, test = autoencoder_data(cfg)
+    errors = pca_mean_errors(train.x, test.x, cfg.ae_bottlenecks)
+    return pd.DataFrame({"bottleneck": list(cfg.ae_bottlenecks), "pca_test_mse": errors})
+
+
+def write_pca_optimum(cfg: VisionConfig, out_dir: Path | None = None) -> Path:
+    """Write :func:`pca_optimum` to ``<out_dir>/pca_optimum.csv`` (default: the config's artifact folder), the
+    committed input of Chapter 4's competence line; the robustness page recomputes it and checks they agree."""
+    path = Path(out_dir if out_dir is not None else ARTIFACTS / cfg.name) / PCA_FILE
+    pca_optimum(cfg).to_csv(path, index=False, float_format="%.10g")
+    return path
