@@ -4,12 +4,13 @@ same numbers from the same seeds."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 from numpy.typing import NDArray
 
 from . import diagnosis, graphs
+from .scaling import crossing
 from .seeding import rng
 
 if TYPE_CHECKING:
@@ -38,9 +39,7 @@ KNOWN_EXPECTED: dict[str, str] = {
 def giant_samples(sizes: Sequence[int] = GIANT_SIZES, reps: int = 20) -> dict[int, NDArray[np.float64]]:
     """Largest-component fractions, ``reps`` graphs per mean degree in :data:`MEAN_DEGREES`, for each size; the
     seed of size n is its position in :data:`GIANT_SIZES`, so a subset of sizes reproduces the same graphs."""
-    return {
-        n: graphs.sample_giant_fractions(n, MEAN_DEGREES, reps=reps, seed=GIANT_SIZES.index(n)) for n in sizes
-    }
+    return {n: graphs.sample_giant_fractions(n, MEAN_DEGREES, reps=reps, seed=GIANT_SIZES.index(n)) for n in sizes}
 
 
 def k4_samples(sizes: Sequence[int] = CLIQUE_SIZES) -> dict[int, dict[str, NDArray[np.float64]]]:
@@ -75,9 +74,9 @@ def k4_window_table(k4: dict[int, dict[str, NDArray[np.float64]]]) -> pd.DataFra
                 "window ratio": fit["window ratio"],
                 "ratio lo": fit["ratio lo"],
                 "ratio hi": fit["ratio hi"],
-                "x½ 4-clique": graphs.crossing(RESCALED_P, r["has_k4"].mean(axis=1), 0.5),
+                "x½ 4-clique": crossing(RESCALED_P, r["has_k4"].mean(axis=1), 0.5),
                 "x½ 4-clique, Poisson": graphs.poisson_half_point(n, graphs.K4) * n ** (2 / 3),
-                "x½ diamond": graphs.crossing(RESCALED_P, (r["densest_four_set"] >= 5).mean(axis=1), 0.5),
+                "x½ diamond": crossing(RESCALED_P, (r["densest_four_set"] >= 5).mean(axis=1), 0.5),
                 "x½ diamond, Poisson": graphs.poisson_half_point(n, graphs.DIAMOND) * n ** (2 / 3),
                 "rise: diamond share": by_level[5],
                 "rise: 4-edge share": by_level[4],
@@ -151,7 +150,7 @@ def arithmetic_cases(
     for (task, length), g in per_seed.groupby(["task", "target_length"]):
         if tasks is None or task in tasks:
             problems = per_problem[(per_problem["task"] == task) & (per_problem["target_length"] == length)]
-            cases[case_name(task, length)] = diagnosis.replicate_curves(
+            cases[case_name(str(task), int(cast("int", length)))] = diagnosis.replicate_curves(
                 g,
                 problems,
                 discrete="exact_match",
@@ -184,7 +183,9 @@ def replicate_verdict_counts(
     runs["unit"] = np.where(runs["replicate"] == "seeds", "seed mean", "single seeds")
     counts = pd.crosstab([runs["case"], runs["unit"]], runs["verdict"])
     order = [(c, u) for c in cases for u in ("seed mean", "single seeds") if (c, u) in counts.index]
-    return counts.reindex(index=pd.MultiIndex.from_tuples(order, names=["case", "unit"]), columns=list(VERDICT_ORDER), fill_value=0)
+    return counts.reindex(
+        index=pd.MultiIndex.from_tuples(order, names=["case", "unit"]), columns=list(VERDICT_ORDER), fill_value=0
+    )
 
 
 def vision_cases() -> dict[str, tuple[diagnosis.Curve, diagnosis.Curve]]:
