@@ -113,3 +113,10 @@ def test_plot_report_fits_a_column_with_two_panels_per_row():
     assert check_inputs.plot_report(report, ["exact_match"]).axes[0].get_title() == "exact match"
     with pytest.raises(ValueError, match="unknown"):
         check_inputs.plot_report(report, ["bleu"])
+
+
+def test_load_family_reads_the_committed_tables():
+    fam = check_inputs.load_family()
+    assert {"models", "outputs", "multiple_choice"} <= set(fam)
+    frame = check_inputs.family_sums_frame(fam)
+    assert frame["model"].nunique() == len(fam["models"]["model"].unique())
