@@ -237,3 +237,10 @@ def verdict_word(holds: bool, fails: bool) -> str:
     """The chapter's verdict word for a claim: "holds", "fails" (when ``holds`` is False and ``fails`` True), or
     "cannot tell from these data" (neither)."""
     return "holds" if holds else "fails" if fails else "cannot tell from these data"
+
+
+def arithmetic_artifacts(config_path: Path) -> dict[str, pd.DataFrame]:
+    """The GPT arithmetic family's merged artifacts (models, metrics, outputs, config) for ``config_path``."""
+    from .arithmetic import shards
+
+    return shards.load_artifacts(config_path)

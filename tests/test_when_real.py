@@ -52,3 +52,13 @@ def test_replicate_verdict_counts_sum_to_settings_times_replicates():
     assert list(counts.columns) == list(diagnosis.VERDICTS)
     assert counts.loc[("a", "seed mean")].sum() == 2
     assert counts.loc[("a", "single seeds")].sum() == 4
+
+
+def test_arithmetic_tables_are_held_out_rows_of_the_artifacts():
+    from mirage_utils.data import REPO_ROOT
+
+    config = REPO_ROOT / "configs" / "arithmetic.json"
+    art = wr.arithmetic_artifacts(config)
+    per_seed, per_problem = wr.arithmetic_tables(config)
+    assert len(per_seed) == (art["metrics"]["split"] == "test").sum()
+    assert per_problem["n_params"].notna().all()
