@@ -229,3 +229,10 @@ def test_load_sensitivity_grid_reads_a_matching_file_and_recomputes_a_stale_one(
     assert not ot.load_sensitivity_grid(fam, path)[1]
     with pytest.raises(ValueError, match="at least 4 sizes"):
         ot.grid_floors(fam[fam["n_params"] >= 3e4])
+
+
+def test_over_training_summary_aligns_seeds_that_save_at_different_steps():
+    fam = _family()
+    shifted = fam.assign(step=fam["step"] + fam["seed"])  # seed k saves k steps later
+    s = ot.over_training_summary(shifted, "exact_match")
+    assert len(s) == len(SIZES) * (len(TOKENS) - 1) * len(ot.TITLES)

@@ -288,12 +288,15 @@ def load_family(config_path: str | None = None) -> tuple[FamilyConfig, pd.DataFr
 
 
 def over_training_summary(table: pd.DataFrame, metric: str) -> pd.DataFrame:
-    """Per size x test x checkpoint step (trained checkpoints only): mean tokens and ``metric``'s median, min and
-    max over seeds (``median``, ``low``, ``high``), the curves and bands of the over-training figures."""
+    """Per size x test x checkpoint (``step`` is the checkpoint's rank within its run, trained checkpoints only):
+    mean tokens and ``metric``'s median, min and max over seeds (``median``, ``low``, ``high``), the curves and
+    bands of the over-training figures."""
     _require(table, ["model", "n_params", "task", "step", "tokens", metric])
     trained = table[table["tokens"] > 0]
     if trained.empty:
         raise ValueError("no trained checkpoints (tokens > 0)")
+    # the k-th trained checkpoint of each run: seeds of a size save at slightly different steps
+    trained = trained.assign(step=trained.groupby([*_RUN, "task"])["step"].rank(method="dense").astype(int))
     return (
         trained.groupby(["model", "n_params", "task", "step"], sort=True)
         .agg(
@@ -344,6 +347,9 @@ def plot_over_training(
         ax.axis("off")
     if spare:
         spare[0].legend(handles, labels, title="parameters", ncol=2, loc="center")
+        for ax in axes[-2, len(axes[-1]) - len(spare) :]:
+            ax.tick_params(labelbottom=True)
+            ax.set_xlabel("Training tokens (log scale)")
     else:
         axes.flat[0].legend(handles, labels, title="parameters", ncol=2)
     fig.tight_layout()
