@@ -286,3 +286,41 @@ def test_pca_errors_is_the_best_linear_reconstruction():
     assert (np.diff([err[k].mean() for k in (1, 2, 6)]) <= 0).all()  # more components never hurt
     with pytest.raises(ValueError, match="ranks"):
         outcomes.pca_errors(train, test, [7])
+
+
+def test_family_curves_and_sharpness_by_seed_on_the_committed_artifacts():
+    from mirage_utils.vision import outcomes as o
+    from mirage_utils.vision import train as t
+
+    curves = o.family_curves(t.load_artifacts(), ks=(1, 5), cs=(0.004, 0.024), lengths=(1, 5))
+    assert curves.lenet_subset[5].mean.shape == curves.lenet_params.shape
+    assert (curves.lenet_subset[5].mean <= curves.lenet_subset[1].mean + 1e-12).all()
+    table = o.sharpness_by_seed(curves)
+    assert set(table["seed"]) == {"0", "1", "2", "mean"}
+    assert set(table["family"]) == {"LeNet", "autoencoder, c = 0.004", "autoencoder, c = 0.024", "sequence transformer"}
+
+
+def test_run_means_and_threshold_span():
+    import numpy as np
+    import pandas as pd
+
+    from mirage_utils.vision import outcomes as o
+
+    m = o.run_means({1: np.array([[1.0, 0.0], [1.0, 1.0]]), 0: np.zeros((3, 2))})
+    assert m.tolist() == [[0.0, 0.0], [1.0, 0.5]]
+    t = pd.DataFrame({"c": [1, 1, 2, 2], "params": [10, 20, 10, 20], "share_below": [0.1, 0.9, 0.5, 1.0]})
+    span = o.threshold_span(t)
+    assert span.loc[1, "rise"] == pytest.approx(0.8) and span.loc[2, "smallest"] == 0.5
+
+
+def test_pca_mean_errors_matches_pca_errors():
+    import numpy as np
+
+    from mirage_utils.vision import outcomes as o
+
+    gen = np.random.default_rng(0)
+    train, test = gen.normal(size=(200, 12)), gen.normal(size=(30, 12))
+    slow = o.pca_errors(train, test, [1, 4, 12])
+    fast = o.pca_mean_errors(train, test, [1, 4, 12])
+    assert np.allclose(fast, [slow[k].mean() for k in (1, 4, 12)])
+    assert fast[-1] == pytest.approx(0.0, abs=1e-12)
