@@ -4,7 +4,7 @@ Each notebooks/*.md chapter's code cells are extracted (jupytext) into one .py f
 checks them (pyflakes and pycodestyle rules at the column width the pages have, 88) and that they are formatted, and
 pylint's similarity checker looks for blocks of six or more lines shared between chapters or with the package.
 The hidden first cell (the Colab install, identical in every chapter by design, tests/test_notebooks.py) is left out
-of the duplicate check. Usage: python scripts/lint_chapters.py [--fix]  (--fix applies ruff format to the chapters).
+of the duplicate check. Usage: python scripts/lint_chapters.py [--fix]  (--fix applies ruff format to the chapters and puts each figure caption and alt text on one line).
 """
 
 from __future__ import annotations
@@ -37,6 +37,35 @@ def extract(folder: Path, with_setup: bool) -> list[Path]:
     return out
 
 
+def multiline_figure_text(md: Path) -> list[str]:
+    """Figure captions and alt texts written over several lines. jupytext re-serialises cell metadata (``--fix``
+    and ``make sync`` do), turning a ``|`` block into a quoted string with blank lines inside: write each as one
+    line, which survives the round trip and folds back to the same text."""
+    found = []
+    for i, cell in enumerate(jupytext.read(md).cells):
+        opts = cell.metadata.get("mystnb", {})
+        for key, field in (("figure", "caption"), ("image", "alt")):
+            text = opts.get(key, {}).get(field)
+            if isinstance(text, str) and "\n" in text.strip():
+                found.append(f"{md.name}, cell {i}: {key}.{field} spans several lines")
+    return found
+
+
+def one_line_figure_text(md: Path) -> None:
+    """Rewrite ``md`` with every figure caption and alt text on one line (whitespace runs become one space)."""
+    nb = jupytext.read(md)
+    changed = False
+    for cell in nb.cells:
+        opts = cell.metadata.get("mystnb", {})
+        for key, field in (("figure", "caption"), ("image", "alt")):
+            text = opts.get(key, {}).get(field)
+            if isinstance(text, str) and "\n" in text.strip():
+                opts[key][field] = " ".join(text.split())
+                changed = True
+    if changed:
+        jupytext.write(nb, md, fmt="md:myst")
+
+
 def run(cmd: list[str]) -> int:
     print("$", " ".join(cmd[:3]), "...", flush=True)
     return subprocess.run(cmd, cwd=ROOT).returncode
@@ -50,8 +79,12 @@ def main() -> int:
         for md in sorted((ROOT / "notebooks").glob("*.md")):
             pipe = f"{BIN / 'ruff'} format --isolated --line-length {WIDTH} -"
             subprocess.run([str(BIN / "jupytext"), "--quiet", "--pipe", pipe, str(md)], check=True)
+            one_line_figure_text(md)
         return 0
-    failures = 0
+    multiline = [m for md in sorted((ROOT / "notebooks").glob("*.md")) for m in multiline_figure_text(md)]
+    for m in multiline:
+        print(m)
+    failures = len(multiline)
     with tempfile.TemporaryDirectory() as tmp:
         full, code_only = Path(tmp, "full"), Path(tmp, "code")
         full.mkdir()
