@@ -4,7 +4,9 @@ Each notebooks/*.md chapter's code cells are extracted (jupytext) into one .py f
 checks them (pyflakes and pycodestyle rules at the column width the pages have, 88) and that they are formatted, and
 pylint's similarity checker looks for blocks of six or more lines shared between chapters or with the package.
 The hidden first cell (the Colab install, identical in every chapter by design, tests/test_notebooks.py) is left out
-of the duplicate check. Usage: python scripts/lint_chapters.py [--fix]  (--fix applies ruff format to the chapters and puts each figure caption and alt text on one line).
+of the duplicate check. Figure captions and alt texts must each be one line (jupytext's metadata round trip mangles
+multi-line ones). Usage: python scripts/lint_chapters.py [--fix]  (--fix formats the code cells with ruff and puts
+each caption and alt text on one line).
 """
 
 from __future__ import annotations
