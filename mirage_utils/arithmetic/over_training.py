@@ -17,6 +17,8 @@ from ..seeding import rng
 from . import task as ar
 
 if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
     from .config import FamilyConfig
 
 #: tests whose shots give the operator another meaning, and the controls that keep the usual one
@@ -316,7 +318,7 @@ def plot_over_training(
     chance_at: Mapping[str, Sequence[tuple[float, str, str]]] | None = None,
     tests: Sequence[str] = tuple(TITLES),
     width: float = 7.0,
-):
+) -> Figure:
     """One panel per test (two per row, the legend in a spare panel): ``metric`` against training tokens, one
     line per size (median over seeds) with the range over seeds as a band; ``chance_at`` maps a test to
     horizontal reference lines ``(value, label, linestyle)``. Returns the matplotlib figure."""
@@ -352,7 +354,6 @@ def plot_over_training(
             ax.set_xlabel("Training tokens (log scale)")
     else:
         axes.flat[0].legend(handles, labels, title="parameters", ncol=2)
-    fig.tight_layout()
     return fig
 
 
