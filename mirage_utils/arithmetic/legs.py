@@ -166,3 +166,46 @@ def all_verdict(ok: pd.Series) -> str:
     if ok.empty:
         raise ValueError("no cells given")
     return HOLDS if bool(ok.all()) else FAILS
+
+
+def seed_mean_swap(scores: pd.DataFrame, factor: float = 2.0) -> MetricSwap:
+    """:func:`metric_swap` on the seed-mean curve (the mean over seeds at each size). Unlike per-seed curves it does
+    not depend on which run of one size is paired with which run of the next."""
+    keys = ["task", "target_length", "n_params"]
+    analysis._require(scores, [*keys, "exact_match", "ted"], "scores")
+    mean = scores.groupby(keys, as_index=False)[["exact_match", "ted"]].mean().assign(seed=0)
+    return metric_swap(mean, factor)
+
+
+def pairing_sensitivity(
+    scores: pd.DataFrame, key: tuple[str, int], draws: int = 200, seed: int = 0, factor: float = 2.0
+) -> pd.DataFrame:
+    """How much prediction 1's per-seed summary depends on the pairing of seeds across sizes.
+
+    A "per-seed curve" joins the run with seed *i* at every size, but runs of different sizes share only their data
+    order, so the pairing is a convention. Each draw shuffles the seed labels within every size and recomputes the
+    medians over seeds of Eq. 1 and the steepest-rise ratio for exact match and edit distance on the curve ``key``
+    (task, answer length), and whether exact match is more than ``factor`` times as sharp by each measure.
+    """
+    from ..seeding import rng
+
+    if draws < 1:
+        raise ValueError(f"draws must be >= 1, got {draws}")
+    task, length = key
+    sub = scores[(scores["task"] == task) & (scores["target_length"] == length)]
+    if sub.empty:
+        raise ValueError(f"no rows for task {task!r} with answer length {length}")
+    gen = rng(seed)
+    rows = []
+    for _ in range(draws):
+        shuffled = sub.assign(seed=sub.groupby("n_params")["seed"].transform(lambda s: gen.permutation(s.to_numpy())))
+        swap = metric_swap(shuffled, factor)
+        em, ted = swap.exact_match.iloc[0], swap.ted.iloc[0]
+        rows.append(
+            {
+                **{f"{m}_em": em[f"{m}_median"] for m in SWAP_MEASURES},
+                **{f"{m}_ted": ted[f"{m}_median"] for m in SWAP_MEASURES},
+                **{f"sharper_{m}": swap.sharper[m][(task, length)] for m in SWAP_MEASURES},
+            }
+        )
+    return pd.DataFrame(rows)
