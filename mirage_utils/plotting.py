@@ -99,7 +99,7 @@ def offline_html(spec: dict[str, Any]) -> str:
     """HTML for one chart: an empty container and a call to the page-wide ``vegaEmbed`` (no CDN, no inlined lib).
 
     The chart is drawn as specified where it fits its column; where it does not (a phone), it is redrawn narrower
-    (see ``_FIT_JS``) up to three times.
+    (see ``_FIT_JS``) up to five times, each time shrinking the views by what still overflows.
     """
     div_id = chart_id(spec)
     payload = json.dumps(spec, sort_keys=True, default=str).replace("</", "<\\/")
@@ -118,12 +118,12 @@ def offline_html(spec: dict[str, Any]) -> str:
         "        var drawn = svg ? svg.getBoundingClientRect().width : 0;\n"
         "        var room = el.clientWidth;\n"
         "        if (drawn > room + 1 && tries > 0) {\n"
-        "          var next = Math.max(80, w ? Math.floor(w * room / drawn) - 10 : room - 90);\n"
+        "          var next = Math.max(80, w ? w - Math.ceil(drawn - room) - 8 : room - 90);\n"
         "          embed(fitted(spec, next), tries - 1, next);\n"
         "        } else { el.setAttribute('data-fitted', String(Math.round(drawn))); }\n"
         "      }).catch(function (err) { console.error(err); });\n"
         "    }\n"
-        "    embed(spec, 3, 0);\n"
+        "    embed(spec, 5, 0);\n"
         "  }\n"
         "  if (document.readyState === 'loading') { document.addEventListener('DOMContentLoaded', draw); }\n"
         "  else { draw(); }\n"

@@ -20,11 +20,13 @@ from .plotting import BOOK_BUILD_ENV, CHART_CLASS
 VEGA_BUNDLE = "vega-bundle.js"
 LAYOUT_CSS = "mirage-layout.css"
 # Pages that fit at 1280 px and at 390 px (scripts/check_site.py measures both). Chapter code is formatted to 88
-# columns (scripts/lint_chapters.py); at 12 px a monospace column is ~7.2 px, so 88 fit the ~684 px text column.
+# columns (scripts/lint_chapters.py); at 12 px a monospace column is ~7.2 px, so 88 fit the ~684 px text column
+# (collapsed cells sit in a toggle 18 px narrower, so their code is set a little smaller).
 # Printed output wraps instead of running off the page; tables keep their own horizontal scroll so that a wide
 # one never widens the page, and on a phone code wraps too.
 LAYOUT_RULES = """
 div.cell div.highlight pre, div.cell_output pre { font-size: 0.75rem; line-height: 1.45; }
+div.cell details div.highlight pre { font-size: 0.73rem; }
 div.cell_output pre { white-space: pre-wrap; overflow-wrap: anywhere; }
 div.cell_output table, article table.table { display: block; max-width: 100%; overflow-x: auto; }
 div.cell_output table, article table.table { font-size: 0.68rem; }

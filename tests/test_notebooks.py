@@ -33,9 +33,11 @@ def test_chapter_conventions(md):
     text = md.read_text()
     for heading in ("## Overview", "What you'll learn", "Prerequisites", "Time to run", "## Verdicts", "## Summary"):
         assert heading in text, f"{md.name} lacks {heading!r}"
-    assert "## What's next" in text, f"{md.name} lacks \"## What's next\""
+    assert "## What's next" in text, f'{md.name} lacks "## What\'s next"'
     both = text + _robustness(md).read_text()
-    assert re.search(r"^#{2,3} Claim checks", both, re.MULTILINE), f"{md.name} and its robustness page: no 'Claim checks'"
+    assert re.search(r"^#{2,3} Claim checks", both, re.MULTILINE), (
+        f"{md.name} and its robustness page: no 'Claim checks'"
+    )
     assert "!pip" not in both and "%pip" not in both, f"{md.name} installs packages inside the chapter"
     assert text.count("{exercise}") >= 2, f"{md.name} needs at least two exercises"
 
