@@ -10,6 +10,7 @@ import base64
 import hashlib
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +33,7 @@ div.cell_output table, article table.table { display: block; max-width: 100%; ov
 div.cell_output table, article table.table { font-size: 0.68rem; }
 table.indextable { display: block; max-width: 100%; overflow-x: auto; }
 div.cell_output table td, div.cell_output table th { padding: 0.2em 0.4em; }
-article table.table td, article table.table th { overflow-wrap: anywhere; }
+article table.table td, article table.table th { overflow-wrap: break-word; word-break: normal; hyphens: auto; }
 article table.table code { overflow-wrap: anywhere; white-space: normal; }
 div.cell_output img, article img { max-width: 100%; height: auto; }
 div.mirage-vega { max-width: 100%; overflow-x: auto; }
@@ -133,9 +134,40 @@ def _on_build_finished(app: Sphinx, exception: Exception | None) -> None:
         write_glued_images(glue_dir, Path(app.outdir) / app.builder.imagedir)
 
 
+_CHAPTER = re.compile(r"^notebooks/(\d\d)_[\w]+?(_robustness)?$")
+
+
+def figure_prefix(docname: str) -> str | None:
+    """The figure-number prefix of a page: "2" for Chapter 2, "A" for the appendix (file 05), "R2" for Chapter 2's
+    robustness page; None for pages outside the chapters (they keep Sphinx's numbering)."""
+    found = _CHAPTER.match(docname)
+    if not found:
+        return None
+    number = "A" if found.group(1) == "05" else str(int(found.group(1)))
+    return ("R" + number) if found.group(2) else number
+
+
+def _number_figures_by_chapter(app: Sphinx, env: Any) -> list[str]:
+    """Number each chapter's figures from 1 under its own prefix ("Figure 2.3", "Figure R2.1"), in page order.
+
+    Sphinx numbers figures across the whole book when the table of contents is not numbered (and numbering it would
+    renumber the chapters themselves), so a reader of Chapter 6 met "Figure 40". Runs after Sphinx assigns its
+    numbers and keeps their order within each page.
+    """
+    for docname, by_type in env.toc_fignumbers.items():
+        prefix = figure_prefix(docname)
+        if prefix is None:
+            continue
+        for numbers in by_type.values():
+            for k, key in enumerate(sorted(numbers, key=lambda i: numbers[i]), start=1):
+                numbers[key] = (prefix, k)
+    return []
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
     os.environ[BOOK_BUILD_ENV] = "1"
     app.connect("builder-inited", _on_builder_inited)
     app.connect("html-page-context", _on_page_context, priority=900)  # after other extensions add scripts
     app.connect("build-finished", _on_build_finished)
+    app.connect("env-get-updated", _number_figures_by_chapter, priority=900)  # after Sphinx's own numbering
     return {"parallel_read_safe": True, "parallel_write_safe": True, "version": "1"}

@@ -187,3 +187,23 @@ def test_plot_curves_draws_one_line_and_band_per_setting():
     with pytest.raises(ValueError, match="empty"):
         plot_curves(ax, [1], {})
     plt.close(fig)
+
+
+def test_figures_are_numbered_per_chapter():
+    from types import SimpleNamespace
+
+    from mirage_utils import sphinxext
+
+    assert sphinxext.figure_prefix("notebooks/02_gpt_arithmetic") == "2"
+    assert sphinxext.figure_prefix("notebooks/05_appendix_derivations") == "A"
+    assert sphinxext.figure_prefix("notebooks/07_when_is_emergence_real_robustness") == "R7"
+    assert sphinxext.figure_prefix("book/figures") is None
+    env = SimpleNamespace(
+        toc_fignumbers={
+            "notebooks/06_inverse_scaling_over_training": {"figure": {"b": (41,), "a": (40,)}},
+            "book/intro": {"figure": {"x": (3,)}},
+        }
+    )
+    sphinxext._number_figures_by_chapter(None, env)  # type: ignore[arg-type]
+    assert env.toc_fignumbers["notebooks/06_inverse_scaling_over_training"]["figure"] == {"a": ("6", 1), "b": ("6", 2)}
+    assert env.toc_fignumbers["book/intro"]["figure"] == {"x": (3,)}
