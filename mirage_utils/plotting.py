@@ -193,15 +193,24 @@ def plot_by_length(
     return ax
 
 
-def plot_curves(ax: Axes, x: Any, curves: Mapping[Any, Any], *, label_prefix: str = "") -> Axes:
+def plot_curves(
+    ax: Axes,
+    x: Any,
+    curves: Mapping[Any, Any],
+    *,
+    label_prefix: str = "",
+    limits: tuple[float, float] | None = (0.0, 1.0),
+) -> Axes:
     """One line per setting (k, L or c: the mapping's keys, in order) with its interval band: each value has
-    ``mean``, ``lo`` and ``hi`` over the sizes ``x`` (a :class:`~mirage_utils.diagnosis.Curve`)."""
+    ``mean``, ``lo`` and ``hi`` over the sizes ``x`` (a :class:`~mirage_utils.diagnosis.Curve`). Bands are clipped
+    to ``limits``, the metric's range (a t interval over three seeds can reach below 0 or above 1 for a rate)."""
     if not curves:
         raise ValueError("curves is empty")
     colors = length_colors(range(len(curves)))
     for i, (key, c) in enumerate(curves.items()):
+        lo, hi = (np.clip(c.lo, *limits), np.clip(c.hi, *limits)) if limits else (c.lo, c.hi)
         ax.plot(x, c.mean, "o-", ms=4, color=colors[i], label=f"{label_prefix}{key}")
-        ax.fill_between(x, c.lo, c.hi, color=colors[i], alpha=0.2, lw=0)
+        ax.fill_between(x, lo, hi, color=colors[i], alpha=0.2, lw=0)
     return ax
 
 
