@@ -62,6 +62,15 @@ def load_family(config: str = "configs/arithmetic.json") -> dict[str, pd.DataFra
     return load_artifacts(data.REPO_ROOT / config)
 
 
+def committed_draw(config: str = "configs/arithmetic.json") -> bool:
+    """Whether :func:`load_family` reads the committed draw of the family (checks about one draw's exact counts
+    hold only there; a retrained or swapped-in family is another draw)."""
+    from .config import FamilyConfig
+    from .shards import committed_draw as is_committed
+
+    return is_committed(FamilyConfig.load(data.REPO_ROOT / config))
+
+
 def held_out(artifacts: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     """Leg (b): the family's held-out metrics (one row per size x seed x task x answer length), with ``params``."""
     metrics = artifacts["metrics"]
