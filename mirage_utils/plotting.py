@@ -72,10 +72,24 @@ def chart_id(spec: dict[str, Any]) -> str:
 
 
 # Fits a chart into its column (a phone's is ~358 px): side-by-side views are stacked, facets go to one column,
-# legends move below, and view widths shrink until the drawing is no wider than its container. Text keeps its size.
+# legends move below, titles wrap onto several lines, and view widths shrink until the drawing is no wider than its
+# container. Text keeps its size.
 # When done the container gets ``data-fitted`` (its drawn width), which scripts/check_site.py waits for and compares.
 _FIT_JS = """
+  function wrap(t, w) {
+    var title = typeof t === 'object' && !Array.isArray(t) ? Object.assign({}, t) : {text: t};
+    if (typeof title.text !== 'string') { return title; }
+    var room = Math.max(12, Math.floor(w / 7.5)), lines = [''];
+    title.text.split(' ').forEach(function (word) {
+      var last = lines[lines.length - 1];
+      if (last && (last + ' ' + word).length > room) { lines.push(word); }
+      else { lines[lines.length - 1] = last ? last + ' ' + word : word; }
+    });
+    title.text = lines;
+    return title;
+  }
   function narrow(s, w) {
+    if (s.title) { s.title = wrap(s.title, w); }
     if (Array.isArray(s.hconcat)) { s.vconcat = s.hconcat; delete s.hconcat; }
     if (Array.isArray(s.concat) || (s.facet && s.spec)) { s.columns = 1; }
     if (typeof s.width === 'number' && s.width > w) { s.width = w; }

@@ -28,6 +28,7 @@ LAYOUT_CSS = "mirage-layout.css"
 LAYOUT_RULES = """
 div.cell div.highlight pre, div.cell_output pre { font-size: 0.75rem; line-height: 1.45; }
 div.cell details div.highlight pre { font-size: 0.73rem; }
+div.solution div.cell div.highlight pre, div.admonition div.cell div.highlight pre { font-size: 0.72rem; }
 div.cell_output pre { white-space: pre-wrap; overflow-wrap: anywhere; }
 div.cell_output table, article table.table { display: block; max-width: 100%; overflow-x: auto; }
 div.cell_output table, article table.table { font-size: 0.68rem; }
