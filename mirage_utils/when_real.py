@@ -245,11 +245,3 @@ def arithmetic_artifacts(config_path: Path) -> dict[str, pd.DataFrame]:
 
     return shards.load_artifacts(config_path)
 
-
-def committed_draw(config_path: Path) -> bool:
-    """Whether the chapters read the committed draw of the arithmetic family (claims about one seed's exact verdicts
-    hold only there; on a retrained or swapped-in family they are skipped)."""
-    from .arithmetic import shards
-    from .arithmetic.config import FamilyConfig
-
-    return shards.committed_draw(FamilyConfig.load(config_path))
