@@ -244,4 +244,3 @@ def arithmetic_artifacts(config_path: Path) -> dict[str, pd.DataFrame]:
     from .arithmetic import shards
 
     return shards.load_artifacts(config_path)
-
