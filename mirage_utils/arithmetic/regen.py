@@ -28,6 +28,7 @@ import pandas as pd
 
 from . import analysis
 from .config import FamilyConfig
+from .legs import metric_swap, seed_mean_swap
 from .shards import merge, shard_name
 
 # Every seed of the two smallest sizes and one seed of the third: ~25 CPU-minutes on the 2-core reference machine
@@ -144,13 +145,12 @@ def family_verdicts(tables: dict[str, pd.DataFrame], factor: float = 2.0) -> pd.
         ("competence", name, "", bool(v))
         for name, v in analysis.is_competent(analysis.competence_table(metrics)).items()
     ]
-    by = ("task", "target_length")
-    seed_mean = held.groupby([*by, "n_params"], as_index=False)[["exact_match", "ted"]].mean().assign(seed=0)
-    for summary, scores in (("seed medians", held), ("seed-mean curve", seed_mean)):
-        em = analysis.sharpness_by_seed(scores, "exact_match", by=by)
-        ted = analysis.sharpness_by_seed(scores, "ted", higher_is_better=False, by=by)
-        for measure in ("emergence_score", "steepest_rise_ratio"):
-            for key, sharper in analysis.sharper_than(em, ted, measure, factor).items():
+    for summary, swap in (
+        ("seed medians", metric_swap(held, factor)),
+        ("seed-mean curve", seed_mean_swap(held, factor)),
+    ):
+        for measure, sharper_by_curve in swap.sharper.items():
+            for key, sharper in sharper_by_curve.items():
                 task, length = key if isinstance(key, tuple) else (key, "")
                 claim = f"exact match {factor:g}x sharper than edit distance ({measure}, {summary})"
                 rows.append((claim, str(task), str(length), sharper))
