@@ -49,6 +49,28 @@ def _mukobi(model: str, sha: str) -> DataFile:
     )
 
 
+_PYTHIA = "Biderman et al. (2023), Pythia evaluation results (github.com/EleutherAI/pythia a19eecb), Apache-2.0"
+# Training configs of the 16 Pythia v1 models (8 sizes x 2 runs): the source of their parameter counts.
+_PYTHIA_CONFIGS = {
+    "pythia-70m": "0e0275b9be689b2cc063b5609937708a3e5fac8d3a27e8dbc7f308ebda5d0aac",
+    "pythia-70m-deduped": "33f8405e393b22a694104a098960e7d1886f6c3579c6d97a7353177dbfed8a31",
+    "pythia-160m": "c6db6d26dccc7040089191600bc75cbce21313b55007adcb6dda277f80d712f3",
+    "pythia-160m-deduped": "75f520330d9cbc471409c87394daabcb8ed4eb6bb3659a5d294f5af6e10da8dc",
+    "pythia-410m": "ca164a903f2328bb77ffa4cf8e6932d44c25af0af0b12526a81b560e616ada82",
+    "pythia-410m-deduped": "0e521a39b3c555017853ae2bb975e6029a88f19c3ce468eb35e830f5981d7c9e",
+    "pythia-1b": "da8bf3cbde81745d853ef269f732d97d6908cc02fa9d0b72a7700e144bb94eb3",
+    "pythia-1b-deduped": "782b34635790430db6412a61e1178363881a4a9d2cdf9fea9bb1d96229fb51ed",
+    "pythia-1.4b": "825cafe45af505e949ba485eb1d08eb90e90893210ab4cc745f0c426ec8c1370",
+    "pythia-1.4b-deduped": "911a550f0f557853c808ed292d3ab3d1bc30543a1e7ca895bb697278bce9c75b",
+    "pythia-2.8b": "e197ca42cd71eb27474810b6e929635b14d574a0042b483846420378fb721ead",
+    "pythia-2.8b-deduped": "6df06980bfbdf731b248069ac1452a615893bf16bac06072a12e8b2bab4a1f66",
+    "pythia-6.9b": "cccc57339db1167eb0c0d140e4d7f255592db17e2f22ad6337652e91f2a76a22",
+    "pythia-6.9b-deduped": "fb377f56f77858f8eefc91a62949d5df9a4848081c5d8c0a20ad8f0bfcfb2c7a",
+    "pythia-12b": "bac012070f553a9659ff1980d82ad773824a51388635345baf2e38c0f2df6e1d",
+    "pythia-12b-deduped": "4ba2dd8945188db6f8e4621e435b76373dbdb5d1eeb46ec17df418b7ceb89ae4",
+}
+
+
 REGISTRY: dict[str, DataFile] = {
     "mukobi/text-ada-001": _mukobi(
         "GPT3-text-ada-001", "7b4bda97916b610bcc24c7a127442baa80544c5d7dc921456a0688bf693c2e10"
@@ -110,6 +132,16 @@ REGISTRY: dict[str, DataFile] = {
         "5d2641129ad7ab8f4c6ab23bcaef945c275950a4a9a4beb1585d4384a23c3d68",
         "transcribed from Wei (2022), blog post (48 of 67 entries)",
     ),
+    "pythia/evals": DataFile(
+        "pythia/evals.tar.xz", "62e142c185bcde222094fb64c3ddc8c04db4c0c0f95fd4ea3a4cf8d16f5b2568", _PYTHIA
+    ),
+    "pythia/manifest": DataFile(
+        "pythia/MANIFEST.sha256", "a0af008ca2de2728c0b204028a16ca61c46da8e5d5fa4e670c6a891a344b2ab5", _PYTHIA
+    ),
+    **{
+        f"pythia/models/{name}": DataFile(f"pythia/models/{name}.yml", sha, _PYTHIA)
+        for name, sha in _PYTHIA_CONFIGS.items()
+    },
 }
 
 
@@ -222,3 +254,19 @@ def gpt3_multiplication() -> pd.DataFrame:
     if (out.groupby("model").size() != 10_000).any():
         raise DataFileError("each Mukobi file must hold 10,000 rows (a, b in 0..99)")
     return out
+
+
+def pythia_evals() -> pd.DataFrame:
+    """Pythia v1's lm-eval results as a tidy table (model, run, size, params, step, tokens, shots, task, metric,
+    value, stderr, n): see :func:`mirage_utils.pythia.pythia_evals`."""
+    from . import pythia
+
+    return pythia.pythia_evals()
+
+
+def pythia_arithmetic() -> pd.DataFrame:
+    """Pythia's real arithmetic (exact match per first operand, checkpoint and shots): see
+    :func:`mirage_utils.pythia.pythia_arithmetic`."""
+    from . import pythia
+
+    return pythia.pythia_arithmetic()
