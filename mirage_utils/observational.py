@@ -33,7 +33,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
-from scipy import stats
+from scipy import optimize, stats
 from scipy.special import expit
 
 from . import data
@@ -51,7 +51,7 @@ PAPER_CUTOFF = 8.4e22  # training FLOPs of Llama-2 7B: the cutoff of their READM
 SWEEP_CUTOFFS: tuple[float, ...] = (1e22, 3e22, PAPER_CUTOFF, 3e23, 1e24)
 FLOOR_BOUNDS = (0.0, 0.2)  # their fitted-floor range
 MIN_TRAIN = 8
-FIT_ITER, BOOT_ITER = 2000, 60  # Levenberg-Marquardt steps: the point fit converges; replicates start at it
+FIT_NFEV, BOOT_ITER = 5000, 60  # point fit: scipy least_squares evaluations; replicates: batched LM steps from it
 COLUMNS = [
     "forecaster", "metric", "cutoff", "model", "family", "x", "predicted", "lower", "upper", "observed", "abs_error",
     "covered",
@@ -364,20 +364,38 @@ def fit_sigmoid(
     if np.any((ys < 0) | (ys > 1)):
         raise ValueError("y must lie in [0, 1] (rescale BLEU and other 0-100 scores first)")
     lo, hi = floor_bounds
-    if not 0 <= lo <= hi < 1:
-        raise ValueError(f"floor_bounds must satisfy 0 <= low <= high < 1, got {floor_bounds!r}")
+    if not 0 <= lo < hi < 1:
+        raise ValueError(
+            f"floor_bounds must satisfy 0 <= low < high < 1 (fix the floor with floor=), got {floor_bounds!r}"
+        )
     if floor is not None and not 0 <= floor < 1:
         raise ValueError(f"floor must lie in [0, 1), got {floor!r}")
     n_params = xs.shape[1] + 1 + (floor is None)
     if ys.size < n_params + 2:
         raise ValueError(f"need at least {n_params + 2} points for {n_params} parameters, got {ys.size}")
     z, mean, std = _standardise(xs)
-    starts = _starts(z, ys, floor, (lo, hi))
-    theta, sse = _levenberg_marquardt(z, ys, np.ones((len(starts), ys.size)), starts, floor, (lo, hi), FIT_ITER)
-    best = int(np.argmin(sse))
     k = xs.shape[1]
-    b = float(theta[best, k + 1]) if floor is None else float(floor)
-    return SigmoidFit(float(theta[best, 0]), theta[best, 1 : k + 1].copy(), b, mean, std, float(sse[best]))
+    bounds = (np.r_[np.full(k + 1, -np.inf), [lo] if floor is None else []],
+              np.r_[np.full(k + 1, np.inf), [hi] if floor is None else []])  # fmt: skip
+
+    def residuals(th: FloatArray) -> FloatArray:
+        return np.asarray(_values(th[None, :], z, floor)[0][0] - ys)
+
+    def jacobian(th: FloatArray) -> FloatArray:
+        return np.asarray(_curves(th[None, :], z, floor)[1][0])
+
+    best: tuple[float, FloatArray] | None = None
+    for start in _starts(z, ys, floor, (lo, hi)):  # scipy's trust-region reflective least squares, best of a few starts
+        res = optimize.least_squares(
+            residuals, start, jac=jacobian, bounds=bounds, method="trf", xtol=1e-12, ftol=1e-12, gtol=1e-12,
+            max_nfev=FIT_NFEV,
+        )  # fmt: skip
+        if best is None or 2 * res.cost < best[0]:
+            best = (2 * float(res.cost), np.asarray(res.x, dtype=float))
+    assert best is not None
+    sse, theta = best
+    b = float(theta[k + 1]) if floor is None else float(floor)
+    return SigmoidFit(float(theta[0]), theta[1 : k + 1].copy(), b, mean, std, sse)
 
 
 def _theta(fit: SigmoidFit, floor: float | None) -> FloatArray:
