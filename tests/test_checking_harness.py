@@ -52,10 +52,11 @@ def test_answers_printed_in_the_prompt_are_excluded(tmp_path):
         _generation(1, "28", "28", "41*70 = 2870\nQ:"),
         _generation(2, "True", "True", "Is 2 even? True\nIs 4 even?"),  # words in a prompt are not copies
     ]
-    frame = from_lm_eval({"m": _write(tmp_path / "m.jsonl", rows)}, {"m": 1e6})
+    path = _write(tmp_path / "m.jsonl", rows)
+    frame = from_lm_eval({"m": path, "m2": path}, {"m": 1e6, "m2": 1e7})  # validation needs two models
     v = validate(frame)
-    assert v.excluded == {"answer printed in the prompt (a copy would score)": 1}  # "28" is not a word in "2870"
-    assert list(v.frame["target"]) == ["28", "True"]
+    assert v.excluded == {"answer printed in the prompt (a copy would score)": 2}  # "28" is not a word in "2870"
+    assert list(v.frame["target"]) == ["28", "True"] * 2
 
 
 def test_multiple_choice_samples_become_option_logprobs(tmp_path):
