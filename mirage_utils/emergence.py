@@ -335,6 +335,10 @@ def line_null_draws(
     first, last = np.argmin(u), np.argmax(u)
     line = ys[first] + (ys[last] - ys[first]) * (u - u[first]) / (u[last] - u[first])
     draws = _noise_draws(ys, n_items, se, n_draws, rng(seed), centre=line)
+    if measure == "steepest_rise_ratio" and np.unique(xs).size == xs.size:
+        # all draws at once, the same arithmetic per draw as steepest_rise_ratio (so the same values, bit for bit)
+        order = np.argsort(xs)
+        return steepest_rise_ratios(10.0 ** np.log10(xs[order]), (draws if higher_is_better else -draws)[:, order])
     return np.array([sharpness(xs, d, measure, higher_is_better) for d in draws])
 
 

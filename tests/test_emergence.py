@@ -376,3 +376,23 @@ def test_noise_biases_the_ratio_of_a_line_upwards(k, noise, seed):
     y = line + np.random.default_rng(seed).normal(0, noise, size=(400, k))
     ratios = emergence.steepest_rise_ratios(x, y)
     assert np.nanmedian(ratios) > 1
+
+
+def test_line_null_draws_vectorised_path_gives_the_loops_values_bit_for_bit():
+    """line_null_draws computes the steepest-rise ratio of all draws at once; it must equal sharpness() per draw."""
+    from mirage_utils.seeding import rng
+
+    gen = np.random.default_rng(1)
+    for trial in range(60):
+        k = int(gen.integers(3, 10))
+        x = gen.permutation(np.logspace(6, 10, k))
+        y = gen.uniform(0, 1, k)
+        higher = bool(trial % 3)
+        kw = {"n_items": float(gen.integers(5, 500))} if trial % 2 else {"se": gen.uniform(0, 0.1, k)}
+        fast = emergence.line_null_draws(x, y, n_draws=200, higher_is_better=higher, seed=trial, **kw)
+        u = np.log10(x)
+        first, last = np.argmin(u), np.argmax(u)
+        line = y[first] + (y[last] - y[first]) * (u - u[first]) / (u[last] - u[first])
+        draws = emergence._noise_draws(y, kw.get("n_items"), kw.get("se"), 200, rng(trial), centre=line)
+        slow = np.array([emergence.sharpness(x, d, "steepest_rise_ratio", higher) for d in draws])
+        assert np.array_equal(fast, slow, equal_nan=True), trial
