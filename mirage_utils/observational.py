@@ -38,6 +38,7 @@ from scipy.special import expit
 
 from . import data
 from ._validation import as_float_array, positive_int
+from .arithmetic.legs import CANNOT_TELL, FAILS, HOLDS
 from .seeding import DEFAULT_SEED, rng
 
 FloatArray = NDArray[np.float64]
@@ -593,3 +594,17 @@ def compare(backtests: pd.DataFrame, forecaster: str = "pc_sigmoid", baseline: s
             }
         )
     return pd.DataFrame(rows)
+
+
+def verdicts(comparison: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
+    """Add ``verdict`` to :func:`compare`'s table for the claim "the first forecaster predicts the held-out models
+    more closely than the baseline": holds when its mean absolute error is lower and the paired Wilcoxon p < alpha,
+    fails when it is higher (or equal) with p < alpha, cannot tell otherwise (including p = NaN, < 5 models)."""
+    if not isinstance(comparison, pd.DataFrame) or not {"mae_ratio", "wilcoxon_p"} <= set(comparison.columns):
+        raise ValueError("comparison must be a DataFrame from compare()")
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha must lie in (0, 1), got {alpha!r}")
+    sig = comparison["wilcoxon_p"].lt(alpha)
+    better = comparison["mae_ratio"].lt(1)
+    verdict = np.where(sig & better, HOLDS, np.where(sig & ~better, FAILS, CANNOT_TELL))
+    return comparison.assign(verdict=verdict)

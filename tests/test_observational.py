@@ -276,3 +276,21 @@ def test_fit_validation_errors() -> None:
         ob.fit_pca(constant, np.ones(20, dtype=bool), ob.BENCHMARKS)
     with pytest.raises(ValueError, match="components"):
         ob.fit_pca(frame, np.ones(20, dtype=bool), ob.BENCHMARKS, n_components=9)
+
+
+def test_verdicts_follow_the_errors(paper_backtest: pd.DataFrame) -> None:
+    fwd = ob.verdicts(ob.compare(paper_backtest))
+    rev = ob.verdicts(ob.compare(paper_backtest, "flops_sigmoid", "pc_sigmoid"))
+    flipped = {ob.HOLDS: ob.FAILS, ob.FAILS: ob.HOLDS, ob.CANNOT_TELL: ob.CANNOT_TELL}
+    assert [flipped[v] for v in fwd["verdict"]] == list(rev["verdict"])
+    # counterfactual: make the PC forecaster's errors 10x the baseline's on every model and the claim must fail
+    worse = paper_backtest.copy()
+    base = worse.loc[worse["forecaster"] == "flops_sigmoid"].set_index(["metric", "model"])["abs_error"]
+    pc = worse["forecaster"] == "pc_sigmoid"
+    keys = pd.MultiIndex.from_frame(worse.loc[pc, ["metric", "model"]])
+    worse.loc[pc, "abs_error"] = 10 * base.reindex(keys).to_numpy() + 0.01
+    assert set(ob.verdicts(ob.compare(worse))["verdict"]) == {ob.FAILS}
+    with pytest.raises(ValueError, match="alpha"):
+        ob.verdicts(fwd, alpha=0)
+    with pytest.raises(ValueError, match="compare"):
+        ob.verdicts(paper_backtest)
