@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 import numpy as np
@@ -57,31 +58,30 @@ def sigmoid(u: FloatArray, mid: float, slope: float, floor: float, ceiling: floa
 def fit_sigmoid(u: FloatArray, y: FloatArray, floor: float, ceiling: float, rising: bool = True) -> FloatArray:
     """Least-squares sigmoid between fixed ``floor`` and ``ceiling`` (2 free parameters: midpoint and slope).
 
-    The slope is bounded to ``[0, MAX_SLOPE]`` (``[-MAX_SLOPE, 0]`` when not ``rising``) and the midpoint to the
-    points' range widened by ``MIDPOINT_PAD``. Start: a line through the clipped logits. Returns
-    ``[mid, slope, residual sd]``.
+    The slope is kept in ``(0, MAX_SLOPE)`` (``(-MAX_SLOPE, 0)`` when not ``rising``) and the midpoint within the
+    points' range widened by ``MIDPOINT_PAD``, by fitting logit-transformed parameters with MINPACK's
+    Levenberg-Marquardt (scipy ``least_squares(method="lm")``, much faster than a bounded solver on a few points).
+    Start: a line through the clipped logits. Returns ``[mid, slope, residual sd]``.
     """
     span = ceiling - floor
-    lo_u, hi_u = float(u.min()) - MIDPOINT_PAD, float(u.max()) + MIDPOINT_PAD
+    lo_u, width = float(u.min()) - MIDPOINT_PAD, float(u.max() - u.min()) + 2 * MIDPOINT_PAD
+    sign = 1.0 if rising else -1.0
     z = np.clip((y - floor) / span, 0.02, 0.98)
     a, b, _ = line(u, logit(z))
-    sign = 1.0 if rising else -1.0
-    slope0 = float(np.clip(sign * b, 0.05, MAX_SLOPE - 0.05)) * sign
-    mid0 = float(np.clip(-a / b if b != 0 else u.max() + 1.0, lo_u + 0.01, hi_u - 0.01))
-    if not np.isfinite(mid0):
-        mid0 = float(u.max()) + 1.0
+    slope0 = float(np.clip(sign * b, 0.05, MAX_SLOPE - 0.05))
+    mid0 = -a / b if b * sign > 0 else float(u.max()) + 1.0
+    mid0 = float(np.clip(mid0, lo_u + 0.01, lo_u + width - 0.01))
+
+    def params(theta: FloatArray) -> tuple[float, float]:
+        return lo_u + width * float(expit(theta[0])), sign * MAX_SLOPE * float(expit(theta[1]))
 
     def resid(theta: FloatArray) -> FloatArray:
-        return sigmoid(u, float(theta[0]), float(theta[1]), floor, ceiling) - y
+        mid, slope = params(theta)
+        return sigmoid(u, mid, slope, floor, ceiling) - y
 
-    def jac(theta: FloatArray) -> FloatArray:
-        s = expit(theta[1] * (u - theta[0]))
-        ds = span * s * (1.0 - s)
-        return np.column_stack([-theta[1] * ds, (u - theta[0]) * ds])
-
-    bounds = ([lo_u, 0.0], [hi_u, MAX_SLOPE]) if rising else ([lo_u, -MAX_SLOPE], [hi_u, 0.0])
-    fit = least_squares(resid, np.array([mid0, slope0]), jac=jac, bounds=bounds, method="trf")
-    mid, slope = (float(v) for v in fit.x)
+    start = np.array([logit((mid0 - lo_u) / width), logit(slope0 / MAX_SLOPE)])
+    fit = least_squares(resid, start, method="lm", xtol=1e-8, ftol=1e-10)
+    mid, slope = params(fit.x)
     return np.array([mid, slope, residual_sd(resid(fit.x), 2)])
 
 
@@ -91,11 +91,17 @@ def check_frame(frame: pd.DataFrame, columns: Collection[str], what: str = "fami
     missing = [c for c in (X, REPLICATE, *columns) if c not in frame.columns]
     if missing:
         raise ValueError(f"{what} lacks columns {missing} (build it with family_frame)")
-    positive(frame[X], f"{what} sizes (x)")
+    x = positive(frame[X], f"{what} sizes (x)")
     for col in columns:
         as_float_array(frame[col], f"{what} column {col!r}")
-    if frame.duplicated([X, REPLICATE]).any():
+    codes = pd.factorize(frame[REPLICATE])[0]
+    if np.unique(np.column_stack([x, codes]), axis=0).shape[0] < len(frame):
         raise ValueError(f"{what} has several rows per size and replicate (use family_frame(per_example=True))")
+
+
+@lru_cache(maxsize=64)
+def _t_quantile(confidence: float, dof: int) -> float:
+    return float(stats.t.ppf(0.5 + confidence / 2, dof))
 
 
 # --- fitted results and forecasters ------------------------------------------------------------------------------
@@ -155,11 +161,16 @@ class Forecaster:
         positive_int(self.n_boot, "n_boot")
         cols = self.inputs()
         check_frame(train, cols, "train")
-        groups = [g.sort_values(X) for _, g in train.groupby(REPLICATE, sort=True)]
-        for g in groups:
-            if g[X].nunique() < MIN_SIZES:
-                raise ValueError(f"each replicate needs >= {MIN_SIZES} distinct sizes to fit, got {g[X].nunique()}")
-        data = [(np.log10(g[X].to_numpy(float)), {c: g[c].to_numpy(float) for c in cols}) for g in groups]
+        x = train[X].to_numpy(float)
+        codes, reps = pd.factorize(train[REPLICATE], sort=True)
+        values = {c: train[c].to_numpy(float) for c in cols}
+        data = []
+        for r in range(len(reps)):
+            idx = np.flatnonzero(codes == r)
+            idx = idx[np.argsort(x[idx], kind="stable")]
+            if idx.size < MIN_SIZES:
+                raise ValueError(f"each replicate needs >= {MIN_SIZES} distinct sizes to fit, got {idx.size}")
+            data.append((np.log10(x[idx]), {c: v[idx] for c, v in values.items()}))
         point: FloatArray | None = None
         if len(data) >= 2:
             method: Literal["seeds", "bootstrap"] = "seeds"
@@ -177,9 +188,9 @@ class Forecaster:
             params=params,
             point=point,
             confidence=self.confidence,
-            x_max=float(train[X].max()),
-            n_sizes=int(train[X].nunique()),
-            n_replicates=len(groups),
+            x_max=float(x.max()),
+            n_sizes=int(np.unique(x).size),
+            n_replicates=len(data),
         )
 
     def predict(self, fitted: Fitted, x: ArrayLike) -> tuple[FloatArray, FloatArray, FloatArray]:
@@ -192,7 +203,7 @@ class Forecaster:
         if fitted.method == "seeds":
             k = draws.shape[0]
             mean = draws.mean(axis=0)
-            half = stats.t.ppf(0.5 + fitted.confidence / 2, k - 1) * draws.std(axis=0, ddof=1) / np.sqrt(k)
+            half = _t_quantile(fitted.confidence, k - 1) * draws.std(axis=0, ddof=1) / np.sqrt(k)
             return mean, mean - half, mean + half
         assert fitted.point is not None
         tail = (1 - fitted.confidence) / 2

@@ -104,6 +104,8 @@ def family_frame(
             frame[col] = table[col].to_numpy()
         index = [X, REPLICATE]
     positive(frame[X], "sizes (x)")
+    for col in ["_value"] if values is None else values:
+        as_float_array(frame[col], f"column {value if values is None else col!r}")  # before averaging skips NaN
     counts = frame.groupby(index, sort=False).size()
     if not per_example and bool((counts > 1).any()):
         raise ValueError("several rows per size and replicate: pass per_example=True to average them")
@@ -113,8 +115,8 @@ def family_frame(
         values = [str(c) for c in wide.columns]
     else:
         out = frame.groupby([X, REPLICATE], as_index=False, sort=False)[list(values)].mean()
-    for col in values:
-        as_float_array(out[col], f"column {col!r}")
+    if out[list(values)].isna().any().any():
+        raise ValueError("long input lacks some quantity for some size and replicate")
     out[X] = out[X].astype(float)
     return out.sort_values([X, REPLICATE]).reset_index(drop=True)
 
@@ -207,14 +209,14 @@ def backtest(
             raise ValueError(f"cutoff {c:g} leaves no larger size to predict")
     targets = sorted({f.target for f in forecasters})
     observed = family.groupby(X, sort=True)[targets].mean()
-    span = observed.max() - observed.min()
     grid = np.logspace(np.log10(sizes[0]), np.log10(sizes[-1]) + extend_decades, 600)
     obs_cross = {
         m: crossing_size(observed.index.to_numpy(float), observed[m].to_numpy(float), lvl, m not in lower_is_better)
         for m, lvl in levels.items()
         if m in observed.columns
     }
-    rows, cross_rows = [], []
+    blocks: list[dict[str, object]] = []
+    cross_rows = []
     for cut in cuts:
         train = family.loc[family[X] <= cut].copy()
         held = sizes[sizes > cut]
@@ -223,27 +225,18 @@ def backtest(
             if fitted.x_max > cut:
                 raise ValueError(f"{f.name!r} was fitted on sizes up to {fitted.x_max:g}, above the cutoff {cut:g}")
             mean, lower, upper = f.predict(fitted, held)
-            obs = observed.loc[held, f.target].to_numpy(float)
-            err = np.abs(mean - obs)
-            rng_m = float(span[f.target])
-            rows.append(
-                pd.DataFrame(
-                    {
-                        "forecaster": fitted.forecaster,
-                        "metric": f.target,
-                        "cutoff": float(cut),
-                        "x": held,
-                        "predicted": mean,
-                        "lower": lower,
-                        "upper": upper,
-                        "observed": obs,
-                        "abs_error": err,
-                        "scaled_error": err / rng_m if rng_m > 0 else np.nan,
-                        "covered": (lower <= obs) & (obs <= upper),
-                        "interval": fitted.interval,
-                        "n_train_sizes": fitted.n_sizes,
-                    }
-                )
+            blocks.append(
+                {
+                    "forecaster": fitted.forecaster,
+                    "metric": f.target,
+                    "cutoff": float(cut),
+                    "x": held,
+                    "predicted": mean,
+                    "lower": lower,
+                    "upper": upper,
+                    "interval": fitted.interval,
+                    "n_train_sizes": fitted.n_sizes,
+                }
             )
             if f.target in obs_cross:
                 level, higher = levels[f.target], f.target not in lower_is_better
@@ -263,7 +256,43 @@ def backtest(
                         "observed_before_cutoff": bool(obs_c <= cut),
                     }
                 )
-    return Backtest(predictions=pd.concat(rows, ignore_index=True), crossings=pd.DataFrame(cross_rows))
+    return Backtest(predictions=_prediction_table(blocks, observed), crossings=pd.DataFrame(cross_rows))
+
+
+def _prediction_table(blocks: list[dict[str, object]], observed: pd.DataFrame) -> pd.DataFrame:
+    """One table from the per-fit blocks (built column-wise: a DataFrame per fit is slow), with the observed
+    replicate means, absolute and scaled errors and coverage."""
+    lengths = [len(np.asarray(b["x"])) for b in blocks]
+    out = pd.DataFrame(
+        {
+            col: np.concatenate([np.asarray(b[col], dtype=float) for b in blocks])
+            if col in ("x", "predicted", "lower", "upper")
+            else np.repeat(np.array([b[col] for b in blocks], dtype=object), lengths)
+            for col in (
+                "forecaster",
+                "metric",
+                "cutoff",
+                "x",
+                "predicted",
+                "lower",
+                "upper",
+                "interval",
+                "n_train_sizes",
+            )
+        }
+    )
+    out = out.astype({"forecaster": str, "metric": str, "interval": str, "cutoff": float, "n_train_sizes": int})
+    span = observed.max() - observed.min()
+    rows = np.searchsorted(observed.index.to_numpy(float), out["x"].to_numpy(float))
+    obs: FloatArray = observed.to_numpy(float)[rows, observed.columns.get_indexer(out["metric"])]
+    err = np.abs(out["predicted"].to_numpy() - obs)
+    scale = span.reindex(out["metric"]).to_numpy(float)
+    out.insert(7, "observed", obs)
+    out.insert(8, "abs_error", err)
+    scaled: FloatArray = np.where(scale > 0, err / np.where(scale > 0, scale, 1.0), np.nan).ravel()
+    out.insert(9, "scaled_error", scaled)
+    out.insert(10, "covered", (out["lower"] <= obs) & (obs <= out["upper"]))
+    return out
 
 
 def forecast(family: pd.DataFrame, forecasters: Sequence[Forecaster], at: ArrayLike) -> pd.DataFrame:
