@@ -13,15 +13,16 @@ export OMP_NUM_THREADS ?= 2
 export MKL_NUM_THREADS ?= 2
 export PYTHONHASHSEED = 0
 
-.PHONY: book test lint unit nbval sync check-site linkcheck bench env clean
+.PHONY: book test lint unit nbval sync check-site linkcheck pythons bench env clean
 .DEFAULT_GOAL := book
 
-$(STAMP): pyproject.toml
+# pyproject.toml declares version ranges; constraints.txt, the lock, pins the book's exact versions within them.
+$(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	# CPU wheel first (a plain `torch` would pull a multi-GB CUDA build).
-	$(BIN)/python -m pip install -q torch==2.13.0
-	$(BIN)/python -m pip install -q -e ".[all]"
+	# CPU wheel first, at the lock's version (a plain `torch` would pull a multi-GB CUDA build).
+	$(BIN)/python -m pip install -q -c constraints.txt torch
+	$(BIN)/python -m pip install -q -c constraints.txt -e ".[all]"
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
 	touch $(STAMP)
 
@@ -76,6 +77,11 @@ check-site: $(STAMP)
 # External links need a network; offline this reports the count and exits 0.
 linkcheck: $(STAMP)
 	$(BIN)/python scripts/check_external_links.py _build/html
+
+# The check installed with `pip install .` (ranges, not the lock) and its tests on Python 3.10-3.13, plus the lower
+# bounds on 3.10 (noxfile.py; needs those interpreters, e.g. from pyenv; about 6 minutes). Not part of `make test`.
+pythons: $(STAMP)
+	$(BIN)/nox
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_token_edit_distance.py

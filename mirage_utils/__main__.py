@@ -270,5 +270,10 @@ def main(argv: list[str] | None = None) -> int:
     return commands[args.experiment](args)
 
 
+def check_main(argv: list[str] | None = None) -> int:
+    """The ``mirage-check`` console script: ``mirage-check ARGS`` is ``python -m mirage_utils check ARGS``."""
+    return main(["check", *(sys.argv[1:] if argv is None else argv)])
+
+
 if __name__ == "__main__":
     sys.exit(main())
