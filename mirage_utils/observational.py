@@ -465,13 +465,17 @@ def backtest(
     level: float = 0.95,
     interval: Interval = "prediction",
     seed: int = DEFAULT_SEED,
+    unknown_flops: Literal["exclude", "heldout"] = "exclude",
 ) -> pd.DataFrame:
     """Fit each forecaster on the models with FLOPs <= ``cutoff`` and predict every larger model, per task.
 
     Returns one row per forecaster x task x held-out model with :data:`COLUMNS` (``cutoff`` and ``x`` in log10
     FLOPs; ``metric`` is the :data:`TASKS` key; scores on a 0-1 scale) plus ``n_train``. Forecasters:
     ``pc_sigmoid`` (first ``n_components`` PCs of ``benchmarks``), ``flops_sigmoid`` (log10 FLOPs),
-    ``size_sigmoid`` (log10 parameters). Nothing about a held-out model is read except to predict and score it."""
+    ``size_sigmoid`` (log10 parameters). Nothing about a held-out model is read except to predict and score it.
+    ``unknown_flops="heldout"`` also predicts the models without a FLOPs figure (their split puts them in the test
+    set) with the forecasters that can (``x`` is NaN there; ``flops_sigmoid`` cannot, so paired comparisons
+    in :func:`compare` still use the shared models only)."""
     unknown = [t for t in tasks if t not in TASKS]
     if unknown:
         raise ValueError(f"unknown tasks {unknown}; known: {list(TASKS)}")
@@ -481,8 +485,12 @@ def backtest(
         raise ValueError(f"unknown forecasters {bad}; known: {list(FORECASTERS)}")
     if floor not in ("fitted", "chance"):
         raise ValueError(f"floor must be 'fitted' or 'chance', got {floor!r}")
+    if unknown_flops not in ("exclude", "heldout"):
+        raise ValueError(f"unknown_flops must be 'exclude' or 'heldout', got {unknown_flops!r}")
     train = train_mask(table, cutoff)
     held = np.isfinite(table["flops"].to_numpy(dtype=float)) & ~train
+    if unknown_flops == "heldout":
+        held = held | ~np.isfinite(table["flops"].to_numpy(dtype=float))
     if train.sum() < MIN_TRAIN or not held.any():
         counts = f"{int(train.sum())} training and {int(held.sum())} held-out models"
         raise ValueError(f"cutoff {cutoff:.3g} leaves {counts} (need >= {MIN_TRAIN} and >= 1)")
@@ -502,17 +510,20 @@ def backtest(
         task_floor = None if floor == "fitted" else TASKS[task].chance
         for name in forecasters:
             x = predictors[FORECASTERS[name]]
-            pred, lower, upper = bootstrap_predict(x[tr], y[tr], x[te], task_floor, n_boot, level, interval, seed)
-            obs = y[te]
+            te_x = te & np.isfinite(x).all(axis=1)
+            if not te_x.any():
+                continue
+            pred, lower, upper = bootstrap_predict(x[tr], y[tr], x[te_x], task_floor, n_boot, level, interval, seed)
+            obs = y[te_x]
             frames.append(
                 pd.DataFrame(
                     {
                         "forecaster": name,
                         "metric": task,
                         "cutoff": np.log10(cutoff),
-                        "model": table.loc[te, "model"].to_numpy(),
-                        "family": table.loc[te, "family"].to_numpy(),
-                        "x": predictors["log_flops"][te, 0],
+                        "model": table.loc[te_x, "model"].to_numpy(),
+                        "family": table.loc[te_x, "family"].to_numpy(),
+                        "x": predictors["log_flops"][te_x, 0],
                         "predicted": pred,
                         "lower": lower,
                         "upper": upper,
@@ -575,7 +586,7 @@ def compare(backtests: pd.DataFrame, forecaster: str = "pc_sigmoid", baseline: s
     keys = ["metric", "cutoff", "model"]
     a = backtests.loc[backtests["forecaster"] == forecaster, [*keys, "abs_error"]]
     b = backtests.loc[backtests["forecaster"] == baseline, [*keys, "abs_error"]]
-    paired = a.merge(b, on=keys, suffixes=("_a", "_b"), validate="one_to_one")
+    paired = a.merge(b, on=keys, how="inner", suffixes=("_a", "_b"), validate="one_to_one")  # shared models only
     rows = []
     for (metric, cutoff), g in paired.groupby(["metric", "cutoff"], sort=True):
         diff = g["abs_error_a"].to_numpy() - g["abs_error_b"].to_numpy()

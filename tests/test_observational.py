@@ -294,3 +294,16 @@ def test_verdicts_follow_the_errors(paper_backtest: pd.DataFrame) -> None:
         ob.verdicts(fwd, alpha=0)
     with pytest.raises(ValueError, match="compare"):
         ob.verdicts(paper_backtest)
+
+
+def test_models_without_flops_can_be_held_out_for_the_pc_forecaster(table: pd.DataFrame) -> None:
+    out = ob.backtest(table, unknown_flops="heldout", **FAST)  # type: ignore[arg-type]
+    no_flops = set(table.loc[table["flops"].isna(), "model"])
+    pc = out[out["forecaster"] == "pc_sigmoid"]
+    assert no_flops <= set(pc["model"]) and pc.loc[pc["model"].isin(no_flops), "x"].isna().all()
+    assert not set(out.loc[out["forecaster"] == "flops_sigmoid", "model"]) & no_flops
+    default = ob.backtest(table, **FAST)  # type: ignore[arg-type]
+    shared = ob.compare(out)[["mae_pc_sigmoid", "mae_flops_sigmoid"]]
+    pd.testing.assert_frame_equal(shared, ob.compare(default)[["mae_pc_sigmoid", "mae_flops_sigmoid"]])
+    with pytest.raises(ValueError, match="unknown_flops"):
+        ob.backtest(table, unknown_flops="train")  # type: ignore[arg-type]
