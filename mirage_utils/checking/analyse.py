@@ -17,7 +17,7 @@ from numpy.typing import NDArray
 from .. import diagnosis, emergence, metrics, resolution
 from ..arithmetic.task import chance_exact_match
 from ..bigbench import LOWER_IS_BETTER as BIGBENCH_LOWER_IS_BETTER
-from .schema import DISCRETE_NAMES, Validated, base_name, validate
+from .schema import DISCRETE_NAMES, LAYOUTS, Validated, base_name, validate
 
 # name -> (kind, higher is better, label). Discrete metrics are 0/1 per example; continuous ones give credit.
 METRICS: dict[str, tuple[str, bool, str]] = {
@@ -32,6 +32,7 @@ LOWER_IS_BETTER_NAMES = {
     "brier_score",
     "edit_distance",
     "perplexity",
+    "ppl",
     "word_perplexity",
     "byte_perplexity",
     "bits_per_byte",
@@ -135,7 +136,9 @@ def _sharpness(x: NDArray[np.float64], y: NDArray[np.float64], higher: bool) -> 
 def analyse(v: Validated, confidence: float = 0.95) -> dict[str, Any]:
     """Every number of the report for a validated table (see :func:`check`)."""
     if v.layout == "aggregates":
-        return _analyse_aggregates(v, confidence)
+        from .aggregates import section
+
+        return section(v, confidence)
     ex = per_example(v)
     has_seeds = "seed" in ex.columns and bool((ex.groupby("model")["seed"].nunique() >= 2).all())
     scale_of = ex.groupby("model")[v.scale].first().sort_values()
@@ -207,66 +210,6 @@ def analyse(v: Validated, confidence: float = 0.95) -> dict[str, Any]:
     return result
 
 
-def _analyse_aggregates(v: Validated, confidence: float = 0.95) -> dict[str, Any]:
-    df = v.frame
-    has_seeds = "seed" in df.columns and bool((df.groupby(["model", "metric"])["seed"].nunique() >= 2).all())
-    scale_of = df.groupby("model")[v.scale].first().sort_values()
-    models, x = list(scale_of.index), scale_of.to_numpy(dtype=float)
-    rows, sharp, curves = [], {}, {}
-    for metric, g in df.groupby("metric", sort=True):
-        higher = higher_is_better(metric)
-        values = [g.loc[g["model"] == m, "value"].to_numpy(dtype=float) for m in models]
-        if any(len(vals) == 0 for vals in values):
-            continue
-        if has_seeds:
-            curves[metric] = diagnosis.mean_curve(values, higher, confidence)
-        elif is_discrete(metric):  # validate() keeps a discrete aggregate in [0, 1]
-            n = np.array([g.loc[g["model"] == m, "n"].iloc[0] for m in models], dtype=float)
-            k = np.round(np.array([vals[0] for vals in values]) * n)
-            lo, hi = resolution.binomial_ci(k, n, confidence)
-            curves[metric] = diagnosis.Curve(k / n, lo, hi, higher)
-        sharp[str(metric)] = _sharpness(x, np.array([vals.mean() for vals in values]), higher)
-        for i, m in enumerate(models):
-            rows.append(
-                {
-                    "model": m,
-                    v.scale: float(x[i]),
-                    "metric": str(metric),
-                    "value": float(values[i].mean()),
-                    "examples": int(g.loc[g["model"] == m, "n"].iloc[0]),
-                }
-            )
-    discrete = next((m for m in curves if is_discrete(m)), None)
-    diag: dict[str, Any] = {}
-    note = None
-    if discrete is None:
-        note = "no discrete metric (exact match, accuracy, multiple choice grade) with intervals"
-    else:
-        for cont in (m for m in curves if not is_discrete(m)):
-            d = diagnosis.diagnose(curves[discrete], curves[cont])
-            diag[str(cont)] = _diagnosis_dict(d)
-        if not diag:
-            note = (
-                "the mirage test needs an interval on the continuous metric: give seeds (>= 2 per model) or "
-                "per-example outputs"
-            )
-    result = {
-        "layout": "aggregates",
-        "scale": v.scale,
-        "excluded": v.excluded,
-        "rows scored": int(len(df)),
-        "models": models,
-        "uncertainty": "seeds as the unit" if has_seeds else "Wilson interval from n (0/1 metrics)",
-        "confidence": confidence,
-        "table": rows,
-        "metrics": {str(m): {"higher is better": higher_is_better(m)} for m in sharp},
-        "sharpness": sharp,
-        "diagnosis": {"discrete": discrete, "by continuous metric": diag, "note": note},
-    }
-    result["summary"] = summarise(result)
-    return result
-
-
 def _size_of(result: dict[str, Any], model: str) -> float:
     scale = result["scale"]
     return float(next(r[scale] for r in result["table"] if r["model"] == model))
@@ -297,13 +240,14 @@ def summarise(result: dict[str, Any]) -> list[str]:
             f"{len(models) - 1} steps."
         )
     for name, s in result["sharpness"].items():
+        label = result.get("metrics", {}).get(name, {}).get("label", name)
         if "steepest_rise_ratio" in s:
             es = (
                 "infinite (over half the steps flat)" if s["emergence_score"] is None else f"{s['emergence_score']:.2f}"
             )
             ratio = "undefined (no net rise)" if s["steepest_rise_ratio"] is None else f"{s['steepest_rise_ratio']:.2f}"
             out.append(
-                f"{name}: Eq. 1 {es}, steepest-rise ratio {ratio}, over {s['window']['decades']:.2f} decades "
+                f"{label}: Eq. 1 {es}, steepest-rise ratio {ratio}, over {s['window']['decades']:.2f} decades "
                 f"({s['window']['sizes']} sizes); a straight line in log scale scores "
                 f"{s['window']['straight line, emergence_score']:.2f} by Eq. 1 on these sizes and 1 by the ratio."
             )
@@ -332,8 +276,22 @@ def summarise(result: dict[str, Any]) -> list[str]:
     return out
 
 
-def check(frame: pd.DataFrame, confidence: float = 0.95) -> dict[str, Any]:
+def check(
+    frame: pd.DataFrame,
+    confidence: float = 0.95,
+    *,
+    chance: float | None = None,
+    step: float | None = None,
+    notes: list[str] | tuple[str, ...] = (),
+) -> dict[str, Any]:
     """Validate ``frame`` (see :mod:`mirage_utils.checking.schema`) and return every number of the report as a
     JSON-ready dict: per-model metrics with intervals and chance, sharpness by both measures with the window, the
-    mirage-test verdict for each continuous metric, and a plain-language summary."""
+    mirage-test verdict for each continuous metric, and a plain-language summary. An aggregate table may carry
+    ``task``, ``run``, ``step``, ``shots`` and ``stderr`` columns (:mod:`mirage_utils.checking.aggregates`:
+    ``chance`` sets the chance level of every rate, ``step`` the checkpoint, ``notes`` are reported as given)."""
+    layouts = [name for name, cols in LAYOUTS.items() if set(cols) <= set(map(str, frame.columns))]
+    if layouts == ["aggregates"]:
+        from .aggregates import check_aggregates
+
+        return check_aggregates(frame, confidence, chance=chance, step=step, notes=notes)
     return analyse(validate(frame), confidence)
