@@ -65,7 +65,8 @@ COLUMNS = [
 
 @dataclass(frozen=True)
 class EmergentTask:
-    """One emergent-task column of their file: its short key, label, chance level and divisor to reach [0, 1]."""
+    """One emergent-task column of their file: its name there, a label, its chance level and the divisor that puts
+    it on [0, 1] (100 for BLEU)."""
 
     column: str
     label: str
@@ -447,7 +448,7 @@ def bootstrap_predict(
         fitted, _, _ = _values(theta, zt, floor)
         resid = y[None, :] - fitted
         cdf = np.cumsum(counts, axis=1) / y.size  # draw in-bag rows in proportion to their bootstrap counts
-        picks = (gen.random((n_boot, zn.shape[0]))[:, :, None] >= cdf[:, None, :]).sum(axis=2)
+        picks = np.minimum((gen.random((n_boot, zn.shape[0]))[:, :, None] >= cdf[:, None, :]).sum(axis=2), y.size - 1)
         preds = preds + np.take_along_axis(resid, picks, axis=1)
     tail = (1 - level) / 2
     lower, upper = np.clip(np.quantile(preds, [tail, 1 - tail], axis=0), 0.0, 1.0)
