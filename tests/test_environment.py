@@ -20,9 +20,8 @@ NOT_FOR_THE_CHECK = ("torch", "IPython", "myst_nb", "jupyter_core", "ipykernel",
 
 def _requirements() -> list[Requirement]:
     reqs = [Requirement(r) for r in PROJECT["dependencies"]]
-    for extra, listed in PROJECT["optional-dependencies"].items():
-        reqs += [Requirement(r) for r in listed if not r.startswith("mirage_utils[")]
-        assert extra == "all" or all(not r.startswith("mirage_utils[") for r in listed)
+    for listed in PROJECT["optional-dependencies"].values():
+        reqs += [Requirement(r) for r in listed if not r.startswith("mirage_utils[")]  # `all`, `book`: other extras
     return reqs
 
 

@@ -114,5 +114,6 @@ def test_the_install_cell_is_one_cell_shared_by_every_chapter():
     firsts = {md.name: next(c for c in jupytext.read(md).cells if c.cell_type == "code").source for md in PAGES}
     assert len(set(firsts.values())) == 1, sorted(firsts)
     script = (ROOT / "scripts" / "colab_setup.sh").read_text()
-    assert 'pip install -q -e ".[train]" "myst-nb==' in script and "datasets install" in script
+    assert 'pip install -q -c "$PINS" -e ".[train,chapters]" "myst-nb==' in script and "constraints.txt" in script
+    assert "datasets install" in script
     assert "apt-get" not in script  # a reader's kernel needs no system package
