@@ -116,10 +116,10 @@ def _short_rows(text: str, delimiter: str, fields: int) -> tuple[int, int] | Non
 
 
 def _read_delimited(text: str, notes: list[str]) -> pd.DataFrame:
-    if "\x00" in text[:65536]:
-        raise SchemaError(
-            "binary content (NUL bytes), not CSV, Parquet or JSON; give the results table as one of those"
-        )
+    sample = text[:65536]
+    control = sum(1 for c in sample if c < " " and c not in "\t\n\r")
+    if "\x00" in sample or control > 0.05 * len(sample):
+        raise SchemaError("binary content, not CSV, Parquet or JSON; give the results table as one of those")
     delimiter = _delimiter(text)
     if delimiter != ",":
         notes.append(f"read as {DELIMITER_NAMES[delimiter]}-separated text")

@@ -107,6 +107,7 @@ def _layout(frame: pd.DataFrame) -> str:
 def _not_a_number(values: pd.Series, mask: pd.Series | np.ndarray) -> str:
     """What the first bad value is, with a hint for a decimal comma."""
     value = values[np.asarray(mask, dtype=bool)].iloc[0]
+    value = value.item() if isinstance(value, np.generic) else value
     hint = " (decimal comma? write 0.5, not 0,5)" if isinstance(value, str) and "," in value else ""
     return f"got {value!r}{hint}"
 
