@@ -475,7 +475,7 @@ def backtest(
     """Fit each forecaster on the models with FLOPs <= ``cutoff`` and predict every larger model, per task.
 
     Returns one row per forecaster x task x held-out model with :data:`COLUMNS` (``cutoff`` and ``x`` in log10
-    FLOPs; ``metric`` is the :data:`TASKS` key; scores on a 0-1 scale) plus ``n_train``. Forecasters:
+    FLOPs; ``metric`` is the :data:`TASKS` key; scores on a 0-1 scale) plus ``interval`` and ``n_train``. Forecasters:
     ``pc_sigmoid`` (first ``n_components`` PCs of ``benchmarks``), ``flops_sigmoid`` (log10 FLOPs),
     ``size_sigmoid`` (log10 parameters). Nothing about a held-out model is read except to predict and score it.
     ``unknown_flops="heldout"`` also predicts the models without a FLOPs figure (their split puts them in the test
@@ -535,6 +535,7 @@ def backtest(
                         "observed": obs,
                         "abs_error": np.abs(pred - obs),
                         "covered": (lower <= obs) & (obs <= upper),
+                        "interval": f"bootstrap-{interval}",
                         "n_train": int(tr.sum()),
                     }
                 )
