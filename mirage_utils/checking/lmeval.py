@@ -424,3 +424,38 @@ def _fill_task_n(frame: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
             "recoverable from the standard error"
         )
     return frame.drop(columns="raw_model")
+
+
+def is_input(spec: str | Path) -> bool:
+    """Should ``check`` read ``spec`` as lm-eval results: a directory, a glob pattern, or a results JSON file?"""
+    text = str(spec)
+    path = Path(text)
+    if path.is_dir():
+        return True
+    if not path.exists() and _has_glob(text):
+        return True
+    return is_results_file(path)
+
+
+def default_out(spec: str | Path) -> Path:
+    """Where the report goes by default: ``<dir>-check`` beside a directory, ``<file>-check`` beside a file, and
+    ``lm-eval-check`` in the folder a glob pattern starts from."""
+    text = str(spec)
+    path = Path(text)
+    if not path.exists() and _has_glob(text):
+        parts = path.parts
+        first = next(i for i, p in enumerate(parts) if _has_glob(p))
+        return (Path(*parts[:first]) if first else Path(".")) / "lm-eval-check"
+    path = path.resolve() if path.is_dir() else path
+    return path.parent / (path.stem + "-check")
+
+
+def read_runs(path: str | Path) -> dict[str, str]:
+    """``--runs FILE.csv``: columns ``model`` and ``run``, one row per model name as the results files give it."""
+    try:
+        table = pd.read_csv(path, dtype=str)
+    except (OSError, ValueError) as exc:
+        raise SchemaError(f"{path}: cannot read the runs file ({exc})") from exc
+    if not {"model", "run"} <= set(table.columns) or table[["model", "run"]].isna().any().any():
+        raise SchemaError(f"{path}: the runs file needs columns 'model' and 'run', filled in every row")
+    return dict(zip(table["model"].str.strip(), table["run"].str.strip()))

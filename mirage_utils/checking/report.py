@@ -9,6 +9,7 @@ import io
 import json
 import os
 import tempfile
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +63,8 @@ def _aggregate_panel(ax: Any, result: dict[str, Any], name: str) -> None:
     perplexity-like metric on a log axis."""
     scale = result["scale"]
     info = result.get("metrics", {}).get(name, {})
+    if info.get("scale") == "log":
+        ax.set_yscale("log")
     sub = sorted((r for r in result["table"] if r["metric"] == name), key=lambda r: r[scale])
     x = [r[scale] for r in sub]
     key = next((k for k in ("run table", "seed table") if result.get(k)), None)
@@ -88,12 +91,10 @@ def _aggregate_panel(ax: Any, result: dict[str, Any], name: str) -> None:
             ax.fill_between(x, lo, hi, color=line.get_color(), alpha=0.25, lw=0, label="interval")
     if info.get("chance") is not None:
         ax.axhline(info["chance"], ls=":", color="grey", label=f"chance ({info['chance']:.3g})")
-    if info.get("scale") == "log":
-        ax.set_yscale("log")
     ax.legend(fontsize=9)
 
 
-def figure_png(result: dict[str, Any], title: str = "") -> bytes:
+def figure_png(result: dict[str, Any], title: str = "", dpi: int = 110) -> bytes:
     """One panel per metric against scale (log axis), with intervals and the chance level where one exists;
     ``title`` heads the figure with the uncertainty used."""
     import matplotlib
@@ -125,10 +126,11 @@ def figure_png(result: dict[str, Any], title: str = "") -> bytes:
         ax.set_xscale("log")
         ax.set(title=name.replace("_", " "), xlabel=f"{scale} (log scale)", ylabel=name.replace("_", " "))
     heading = f"{title}: " if title else ""
-    fig.suptitle(f"{heading}{len(result['models'])} models; intervals: {result['uncertainty']}", fontsize=9)
+    heading = f"{heading}{len(result['models'])} models; intervals: {result['uncertainty']}"
+    fig.suptitle("\n".join(textwrap.wrap(heading, width=int(15 * 4.2 * len(names)))), fontsize=9)
     _no_math(fig)
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110)
+    fig.savefig(buffer, format="png", dpi=dpi)
     plt.close(fig)
     return buffer.getvalue()
 
@@ -205,7 +207,7 @@ def _tasks_html(result: dict[str, Any], source: str) -> str:
     summary = "".join(f"<li>{html.escape(s)}</li>" for s in result["summary"])
     sections = []
     for i, (name, sec) in enumerate(result["tasks"].items()):
-        png = base64.b64encode(figure_png(sec, name)).decode("ascii")
+        png = base64.b64encode(figure_png(sec, name, dpi=90)).decode("ascii")
         items = "".join(f"<li>{html.escape(s)}</li>" for s in sec["summary"][1:])
         sections.append(
             f"""<h2 id="task-{i}">{html.escape(name)}</h2><ul>{items}</ul>
