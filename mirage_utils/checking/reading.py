@@ -34,6 +34,7 @@ ZIP_MAGIC = b"PK\x03\x04"
 DELIMITERS = (",", ";", "\t", "|")
 DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "vertical bar"}
 TEXT_COLUMNS = ("target", "output", "prompt", "model", "metric", "task")
+LMEVAL_MODULE = f"{__package__}.lmeval"  # the reader of lm-evaluation-harness results files, imported when needed
 
 
 def is_lm_eval_results(document: object) -> bool:
@@ -48,7 +49,7 @@ def is_lm_eval_results(document: object) -> bool:
 def _lm_eval(path: Path) -> pd.DataFrame:
     """Hand an lm-evaluation-harness results file to :mod:`mirage_utils.checking.lmeval` where it is installed."""
     try:
-        lmeval = importlib.import_module(f"{__package__}.lmeval")
+        lmeval = importlib.import_module(LMEVAL_MODULE)
     except ImportError:
         lmeval = None
     reader = getattr(lmeval, "read_results", None)
@@ -204,8 +205,6 @@ def _read_json_lines(text: str) -> pd.DataFrame:
             io.StringIO(text),
             lines=True,
             dtype=False,
-            convert_dates=False,
-            keep_default_dates=False,
             precise_float=True,
         )
     except (ValueError, TypeError):
