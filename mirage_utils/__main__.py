@@ -168,27 +168,71 @@ def _datasets(args: argparse.Namespace) -> int:
     return subprocess.call(cmd)
 
 
+def _check_out(args: argparse.Namespace) -> Path:
+    from .checking.lmeval import default_out
+
+    return Path(args.out) if args.out else default_out(args.file)
+
+
 def _check(args: argparse.Namespace) -> int:
-    """Exit status 0 with a report, 2 for an input that does not follow the documented layout."""
+    """Exit status 0 with a report; 2 with one line on standard error (the problem, where, a fix) for anything it
+    cannot use, never a traceback (``MIRAGE_DEBUG=1`` shows one, for a bug report)."""
+    import warnings
+
+    from .checking.errors import debug, one_line
+
+    stage = {"now": "reading"}
+    try:
+        with warnings.catch_warnings():
+            if not debug():
+                warnings.simplefilter("ignore")  # library warnings on odd inputs; the report states what matters
+            return _check_file(args, stage)
+    except KeyboardInterrupt:
+        print("check: interrupted; no report written", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if debug():
+            raise
+        try:
+            earlier = (_check_out(args) / "report.json").is_file()
+        except Exception:  # the message matters more than this remark
+            earlier = False
+        kept = " (the report already there is from an earlier run)" if earlier else ""
+        print(f"check: {args.file}: {one_line(exc, stage['now'])}{kept}", file=sys.stderr)
+        return 2
+
+
+def _check_file(args: argparse.Namespace, stage: dict[str, str]) -> int:
+    """Read, check and write the report; ``stage`` says how far it got (for the error message)."""
     from tqdm import tqdm
 
-    from .checking import SchemaError, check, read_table
-    from .checking.report import write_report
+    from .checking import check, lmeval, read_table
+    from .checking.report import unwritable, write_report
 
     start = time.perf_counter()
-    out = Path(args.out) if args.out else Path(args.file).parent / (Path(args.file).stem + "-check")
+    out = _check_out(args)
+    problem = unwritable(out)
+    if problem is not None:
+        print(f"check: --out {out}: {problem}", file=sys.stderr)
+        return 2
     with tqdm(total=3, desc="check", unit="step", disable=args.quiet) as bar:
-        try:
-            bar.set_postfix_str("reading")
+        bar.set_postfix_str("reading")
+        if lmeval.is_input(args.file):  # lm-evaluation-harness results: a file, a directory or a glob
+            sizes = lmeval.read_sizes(args.sizes) if args.sizes else None
+            read = lmeval.read_results(args.file, sizes, lmeval.read_runs(args.runs) if args.runs else None)
+            table, notes = read.frame, [f"{read.files} lm-eval results files", *read.notes]
+        else:
             table = read_table(args.file)
-            bar.update()
-            bar.set_postfix_str(f"scoring {len(table):,} rows")
-            result = check(table)
-            bar.update()
-        except SchemaError as exc:
-            bar.close()
-            print(f"check: {args.file}: {exc}", file=sys.stderr)
-            return 2
+            notes = list(table.attrs.get("notes", []))
+        bar.update()
+        stage["now"] = "checking"
+        bar.set_postfix_str(f"scoring {len(table):,} rows")
+        result = check(table, chance=args.chance, step=args.step)
+        if notes:
+            result["reading notes"] = notes
+            result["summary"] = [*result["summary"][:1], *(f"Read: {n}." for n in notes), *result["summary"][1:]]
+        bar.update()
+        stage["now"] = "writing"
         bar.set_postfix_str("writing the report")
         json_path, html_path = write_report(result, out, source=Path(args.file).name)
         bar.update()
@@ -262,7 +306,15 @@ def main(argv: list[str] | None = None) -> int:
     ds.add_argument("--out", default=None, help="omniglot-like: output folder (default: data/cache/omniglot-like)")
     ds.add_argument("--seed", type=int, default=0, help="omniglot-like: seed of the distortions and the split")
     ck = sub.add_parser("check", help="apply the book's tests to your own model family's outputs (a report)")
-    ck.add_argument("file", help="CSV, Parquet or JSON Lines: generations, multiple choice or aggregate scores")
+    ck.add_argument(
+        "file",
+        help="CSV, Parquet or JSON Lines (generations, multiple choice or aggregate scores), or lm-evaluation-harness "
+        "results: a results .json, a directory of them (searched recursively) or a quoted glob",
+    )
+    ck.add_argument("--sizes", default=None, help="lm-eval results: CSV with columns model,params (else nominal sizes)")
+    ck.add_argument("--runs", default=None, help="lm-eval results: CSV with columns model,run (replicate runs)")
+    ck.add_argument("--chance", type=float, default=None, help="chance level of every accuracy (else known tasks')")
+    ck.add_argument("--step", type=float, default=None, help="checkpoint to analyse (default: the last shared)")
     ck.add_argument("--out", default=None, help="report folder (default: <file>-check beside the file)")
     ck.add_argument("--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
