@@ -27,11 +27,15 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from .seeding import rng
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 #: Pythia's zero-shot tasks used here, with the score a model reaches without the skill: 1 / options for multiple
 #: choice (ARC, SciQ, LogiQA and MMLU have four options, PIQA and WinoGrande two), 0 for LAMBADA's final word, and
@@ -46,6 +50,18 @@ PYTHIA_CHANCE: dict[str, float] = {
     "wsc": 66 / 104,
     "logiqa": 0.25,
     "mmlu": 0.25,
+}
+#: names for readers
+PYTHIA_TITLES: dict[str, str] = {
+    "lambada_openai": "LAMBADA",
+    "arc_easy": "ARC-Easy",
+    "arc_challenge": "ARC-Challenge",
+    "piqa": "PIQA",
+    "sciq": "SciQ",
+    "winogrande": "WinoGrande",
+    "wsc": "WSC",
+    "logiqa": "LogiQA",
+    "mmlu": "MMLU",
 }
 #: the pooled MMLU task: accuracy over the 14,042 questions of its 57 subjects (``hendrycksTest-*``)
 MMLU = "mmlu"
@@ -226,9 +242,15 @@ def declines(
         )
     if not rows:
         raise ValueError(f"no checkpoints with step >= {min_step}")
-    out = pd.DataFrame(rows)
+    out = _size_ordered(pd.DataFrame(rows))
     out["p_null (Holm)"] = _holm(out["p_null"].where(out["above_chance"]).to_numpy())
     return out
+
+
+def _size_ordered(table: pd.DataFrame) -> pd.DataFrame:
+    """``size`` as a categorical ordered by parameter count, so tables and group-bys list sizes small to large."""
+    order = table.drop_duplicates("size").sort_values("params")["size"].astype(str)
+    return table.assign(size=pd.Categorical(table["size"].astype(str), categories=list(order), ordered=True))
 
 
 def _holm(p: np.ndarray) -> np.ndarray:
@@ -242,14 +264,15 @@ def _holm(p: np.ndarray) -> np.ndarray:
 
 
 def declines_by_size(dec: pd.DataFrame, z: float = 2.0, alpha: float = 0.05) -> pd.DataFrame:
-    """Per size: curves (model x task), final declines with z > ``z``, those whose peak is above chance, and those
-    that also survive the selection-aware null after Holm over all curves (``p_null (Holm)`` < ``alpha``)."""
+    """Per size (small to large): curves (model x task), final declines with z > ``z``, those whose peak is above
+    chance, and those that also survive the selection-aware null after Holm over the curves above chance
+    (``p_null (Holm)`` < ``alpha``)."""
     _require(dec, ["size", "z", "above_chance", "p_null (Holm)"], "declines table")
     big = dec["z"] > z
     real = big & dec["above_chance"]
     out = pd.DataFrame(
         {
-            "curves": dec.groupby("size", observed=True).size(),
+            "model x task curves": dec.groupby("size", observed=True).size(),
             f"z > {z:g}": big.groupby(dec["size"], observed=True).sum(),
             "above chance": real.groupby(dec["size"], observed=True).sum(),
             "beyond noise (Holm)": (real & (dec["p_null (Holm)"] < alpha)).groupby(dec["size"], observed=True).sum(),
@@ -273,7 +296,7 @@ def late_slopes(scores: pd.DataFrame, min_tokens: float = MB_FIRST_TOKENS) -> pd
         rows.append({**dict(zip(_CURVE, key, strict=True)), "slope": fit.slope, "slope_se": fit.stderr, "k": len(g)})
     if not rows:
         raise ValueError(f"no checkpoints with >= {min_tokens:g} tokens")
-    return pd.DataFrame(rows)
+    return _size_ordered(pd.DataFrame(rows))
 
 
 def two_stage(slopes: pd.DataFrame) -> pd.DataFrame:
@@ -433,3 +456,93 @@ def declining_sizes(dec: pd.DataFrame, alpha: float = 0.05) -> set[str]:
     _require(dec, ["size", "above_chance", "p_null (Holm)"], "declines table")
     real = dec["above_chance"] & (dec["p_null (Holm)"] < alpha)
     return {str(s) for s in dec.loc[real, "size"]}
+
+
+def plot_over_training(scores: pd.DataFrame, tasks: Sequence[str], titles: Mapping[str, str] | None = None) -> Figure:
+    """Score against training tokens (log axis), one panel per task (two per row, the last panel holds the legend),
+    one colour per size (dark: small), the standard run solid and the deduplicated run dashed; dotted: chance;
+    the vertical line marks Michaelov & Bergen's first checkpoint (4B tokens)."""
+    import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
+
+    _require(scores, [*SCORE_COLUMNS], "scores")
+    missing = sorted(set(tasks) - set(scores["task"]))
+    if not tasks or missing:
+        raise ValueError(f"tasks must be a non-empty subset of the table's tasks; missing: {missing}")
+    titles = dict(titles or {})
+    panels = len(tasks) + 1
+    rows = (panels + 1) // 2
+    fig, axes = plt.subplots(rows, 2, figsize=(7.0, 2.7 * rows), squeeze=False)
+    flat = axes.ravel()
+    params = sorted(scores["params"].unique())
+    cmap = plt.get_cmap("viridis")
+    colour = {p: cmap(0.9 * k / max(len(params) - 1, 1)) for k, p in enumerate(params)}
+    names = scores.drop_duplicates("params").set_index("params")["size"].astype(str)
+    shown = scores[scores["step"] >= 512]
+    for ax, task in zip(flat, tasks, strict=False):
+        sub = shown[shown["task"] == task]
+        for (p, run), g in sub.groupby(["params", "run"], sort=True):
+            g = g.sort_values("tokens")
+            ax.plot(g["tokens"], g["value"], color=colour[p], ls="-" if run == "standard" else "--", lw=1.2)
+        ax.axhline(float(sub["chance"].iloc[0]), color="grey", ls=":", lw=1.2)
+        ax.axvline(MB_FIRST_TOKENS, color="black", lw=0.8, alpha=0.5)
+        ax.set(
+            xscale="log",
+            title=titles.get(task, PYTHIA_TITLES.get(task, task)),
+            xlabel="Training tokens (log scale)",
+            ylabel="Accuracy",
+        )
+    legend_ax = flat[len(tasks)]
+    legend_ax.axis("off")
+    handles = [Line2D([], [], color=colour[p], lw=2, label=names[p]) for p in params]
+    handles += [
+        Line2D([], [], color="black", ls="-", label="Pile"),
+        Line2D([], [], color="black", ls="--", label="deduplicated Pile"),
+        Line2D([], [], color="grey", ls=":", label="chance"),
+    ]
+    legend_ax.legend(handles=handles, loc="center", ncol=2, frameon=False)
+    for ax in flat[panels:]:
+        ax.axis("off")
+    return fig
+
+
+def perplexity_rebound(evals: pd.DataFrame, task: str = "lambada_openai", metric: str = "ppl") -> pd.DataFrame:
+    """Per model, zero-shot: the lowest perplexity over the trained checkpoints before the last, its step, the final
+    perplexity and their ratio (> 1: the continuous metric got worse late in training as well). Lower is better."""
+    _require(evals, ["model", "run", "size", "params", "step", "shots", "task", "metric", "value"])
+    sub = evals[(evals["shots"] == 0) & (evals["task"] == task) & (evals["metric"] == metric) & (evals["step"] > 0)]
+    if sub.empty:
+        raise ValueError(f"no zero-shot {task} {metric} rows")
+    if (sub["value"] <= 0).any() or not np.isfinite(sub["value"].to_numpy(dtype=float)).all():
+        raise ValueError(f"{metric} must be positive and finite")
+    rows = []
+    for (model, run, size, params), g in sub.sort_values("step").groupby(
+        ["model", "run", "size", "params"], observed=True, sort=True
+    ):
+        v = g["value"].to_numpy(dtype=float)
+        if v.size < 2:
+            raise ValueError(f"{model}: need at least 2 trained checkpoints")
+        best = int(np.argmin(v[:-1]))
+        rows.append(
+            {
+                "model": model,
+                "run": run,
+                "size": size,
+                "params": params,
+                "best": v[best],
+                "best_step": int(g["step"].iloc[best]),
+                "final": v[-1],
+                "ratio": v[-1] / v[best],
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def perplexity_confirms(rebound: pd.DataFrame, sizes: set[str], factor: float = 1.2) -> bool:
+    """Claim check: every model of ``sizes`` ends with a perplexity at least ``factor`` times its best earlier one
+    (the continuous metric sees the same late loss as accuracy). False when ``sizes`` is empty or absent."""
+    _require(rebound, ["size", "ratio"], "perplexity table")
+    if factor <= 1:
+        raise ValueError(f"factor must be > 1, got {factor}")
+    sub = rebound[rebound["size"].astype(str).isin(sizes)]
+    return bool(len(sub) > 0 and (sub["ratio"] >= factor).all())

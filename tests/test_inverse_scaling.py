@@ -260,3 +260,37 @@ def test_pythia_claims_and_their_counterfactual(pythia: pd.DataFrame) -> None:
     bent_reg = inv.regression_table(bent)
     assert inv.finds_inverse(bent_reg)
     assert not inv.declining_sizes(inv.declines(bent, draws=300, max_draws=3000)) <= {"70m", "160m"}
+
+
+def test_perplexity_rebound() -> None:
+    rows = [
+        {"model": "m", "run": "standard", "size": "s", "params": 1e7, "step": s, "shots": 0, "task": "lambada_openai"}
+        | {"metric": "ppl", "value": v}
+        for s, v in ((0, 1e5), (1000, 80.0), (2000, 40.0), (3000, 60.0))
+    ]
+    out = inv.perplexity_rebound(pd.DataFrame(rows))
+    assert out["best"].iloc[0] == 40.0 and out["best_step"].iloc[0] == 2000
+    assert out["ratio"].iloc[0] == pytest.approx(1.5)
+    with pytest.raises(ValueError, match="positive"):
+        inv.perplexity_rebound(pd.DataFrame(rows).assign(value=-1.0))
+    with pytest.raises(ValueError, match="no zero-shot"):
+        inv.perplexity_rebound(pd.DataFrame(rows), task="piqa")
+
+
+def test_perplexity_confirms_and_its_counterfactual() -> None:
+    table = pd.DataFrame({"size": ["70m", "70m", "1b"], "ratio": [1.5, 1.3, 1.0]})
+    assert inv.perplexity_confirms(table, {"70m"})
+    assert not inv.perplexity_confirms(table, {"70m", "1b"})  # a declining size whose perplexity keeps falling
+    assert not inv.perplexity_confirms(table.assign(ratio=[1.5, 1.1, 1.0]), {"70m"})
+    assert not inv.perplexity_confirms(table, set())
+    with pytest.raises(ValueError, match="factor"):
+        inv.perplexity_confirms(table, {"70m"}, factor=0.9)
+
+
+def test_pythia_perplexity_confirms_the_small_models_drop() -> None:
+    from mirage_utils import data
+
+    ev = data.pythia_evals()
+    ppl = inv.perplexity_rebound(ev)
+    assert inv.perplexity_confirms(ppl, {"70m", "160m"})
+    assert not inv.perplexity_confirms(ppl, {"1b"})
