@@ -1,0 +1,298 @@
+"""Backtests of scaling forecasts on the book's families, and the rules that turn them into verdicts (Chapter 9).
+
+Why: the paper calls an emergent ability sharp *and unpredictable*, and says continuous metrics give "smooth,
+continuous, predictable" changes. :mod:`mirage_utils.forecast` backtests any family; this module applies it to the
+families the book has (our arithmetic family, Pythia on LAMBADA and MMLU, InstructGPT's four models, Lu et al.'s
+series) and states each verdict rule once, so the chapter, its robustness page and the tests share it.
+
+Rules (each returns a verdict word: holds, fails, cannot tell from these data):
+
+* :func:`crossing_verdict`: a forecaster predicts *when* a metric reaches a level, from every cutoff below the size
+  where it does, within ``tolerance`` decades (default 0.3, a factor of 2 in size);
+* :func:`closer_verdict`: one forecaster's held-out predictions are closer than another's on most pairs;
+* :func:`chain_verdict`: along Schaeffer et al. 2024's chain, accuracy is forecast worse than log p(correct);
+* :func:`majority_verdict`: one word from several (Ruan et al.'s per-task verdicts).
+
+Levels: the *onset* is exact match reaching 10% of the way from chance to 1 (:data:`ONSET_SHARE`), the *half-way
+point* 50% (:data:`HALF_SHARE`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from numpy.typing import ArrayLike
+
+from . import forecast as fc
+from .arithmetic.legs import CANNOT_TELL, FAILS, HOLDS
+from .real_families import FINAL_STEP, MMLU_CHANCE, lambada_table, mmlu_subjects
+
+ONSET_SHARE = 0.1
+HALF_SHARE = 0.5
+TOLERANCE_DECADES = 0.3  # a factor of 2 in size
+ROUTE = "per-token route (token probability)"
+CE_ROUTE = "per-token route (cross-entropy)"
+LOSS_AXIS = "loss axis (sigmoid)"
+DIRECT_SIGMOID = "direct sigmoid"
+DIRECT_LINEAR = "direct linear"
+
+
+def _require(frame: pd.DataFrame, columns: Sequence[str], name: str) -> None:
+    if not isinstance(frame, pd.DataFrame):
+        raise ValueError(f"{name} must be a pandas DataFrame, got {type(frame).__name__}")
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{name} lacks columns {missing}")
+
+
+# --- crossings: "when does it emerge" ----------------------------------------------------------------------------
+
+
+def _curve_keys(frame: pd.DataFrame) -> list[str]:
+    return [c for c in ("task", "target_length", "option_set") if c in frame.columns]
+
+
+def ahead_of_crossing(
+    crossings: pd.DataFrame, metric: str = "exact_match", onset: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """The crossing rows of ``metric`` whose cutoff lies below the observed crossing (the jump still to come), for
+    curves that do cross within the family's sizes. With ``onset`` (another backtest's crossings, at a lower level)
+    only cutoffs below that table's observed crossing of the same curve are kept: forecasts made before the jump."""
+    _require(crossings, ["forecaster", "metric", "cutoff", "observed_crossing", "observed_before_cutoff"], "crossings")
+    keep = (
+        (crossings["metric"] == metric)
+        & ~crossings["observed_before_cutoff"].astype(bool)
+        & np.isfinite(crossings["observed_crossing"].to_numpy(float))
+    )
+    rows = crossings.loc[keep]
+    if onset is not None:
+        _require(onset, ["metric", "observed_crossing", *_curve_keys(rows)], "onset")
+        keys = _curve_keys(rows)
+        first = onset[onset["metric"] == metric].drop_duplicates(keys or ["metric"])
+        bound = first[[*keys, "observed_crossing"]].rename(columns={"observed_crossing": "_onset"})
+        rows = rows.merge(bound, on=keys, how="inner") if keys else rows.assign(_onset=float(bound["_onset"].iloc[0]))
+        rows = rows[rows["cutoff"] < rows["_onset"]].drop(columns="_onset")
+    out: pd.DataFrame = rows.reset_index(drop=True)
+    return out
+
+
+def crossing_verdict(
+    crossings: pd.DataFrame,
+    forecaster: str,
+    metric: str = "exact_match",
+    tolerance: float = TOLERANCE_DECADES,
+    onset: pd.DataFrame | None = None,
+) -> str:
+    """Does ``forecaster`` predict the size where ``metric`` crosses its level, from below it?
+
+    Over every cutoff below the observed crossing (:func:`ahead_of_crossing`): holds when every forecast crossing lies
+    within ``tolerance`` decades of the observed one; fails when at least half miss by more (a forecast that never
+    gets there misses); cannot tell when fewer than half miss, or when no curve crosses in range or no cutoff lies
+    below the crossing. ``onset`` restricts the cutoffs to those before the jump (see :func:`ahead_of_crossing`)."""
+    if not tolerance > 0:
+        raise ValueError(f"tolerance must be > 0, got {tolerance}")
+    rows = ahead_of_crossing(crossings, metric, onset)
+    rows = rows[rows["forecaster"] == forecaster]
+    if rows.empty:
+        return CANNOT_TELL
+    miss = ~(rows["error_decades"].abs().to_numpy(float) <= tolerance)  # inf and NaN miss
+    if not miss.any():
+        return HOLDS
+    return FAILS if miss.mean() >= 0.5 else CANNOT_TELL
+
+
+def crossing_grid(
+    crossings: pd.DataFrame,
+    forecasters: Sequence[str],
+    metric: str = "exact_match",
+    onset: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Crossing errors (decades) of ``forecasters`` from every cutoff below the observed crossing (and below
+    ``onset``'s, if given): one row per curve (``task``, ``target_length`` where present) and cutoff, one column per
+    forecaster."""
+    rows = ahead_of_crossing(crossings, metric, onset)
+    keys = [*_curve_keys(rows), "cutoff"]
+    rows = rows[rows["forecaster"].isin(forecasters)]
+    if rows.empty:
+        raise ValueError(f"no crossings of {metric!r} ahead of any cutoff for {list(forecasters)}")
+    grid = rows.pivot_table(index=keys, columns="forecaster", values="error_decades", aggfunc="first")
+    return grid[[f for f in forecasters if f in grid.columns]].rename_axis(columns=None)
+
+
+def next_size_miss(predictions: pd.DataFrame, forecaster: str, metric: str, cutoff: float) -> pd.DataFrame:
+    """Per curve, the forecast from ``cutoff`` at the first size above it: x, predicted, lower, upper, observed and
+    the scaled error (absolute error over the curve's range): how far the very next model lands from the trend."""
+    _require(
+        predictions, ["forecaster", "metric", "cutoff", "x", "predicted", "observed", "scaled_error"], "predictions"
+    )
+    rows = predictions[
+        (predictions["forecaster"] == forecaster)
+        & (predictions["metric"] == metric)
+        & np.isclose(predictions["cutoff"].to_numpy(float), cutoff)
+    ]
+    if rows.empty:
+        raise ValueError(f"no predictions of {metric!r} by {forecaster!r} from cutoff {cutoff:g}")
+    keys = [c for c in ("task", "target_length") if c in rows.columns]
+    first = rows.sort_values("x").groupby(keys, sort=True).head(1) if keys else rows.sort_values("x").head(1)
+    cols = [*keys, "x", "predicted", "lower", "upper", "observed", "scaled_error", "covered"]
+    out: pd.DataFrame = first[cols].reset_index(drop=True)
+    return out
+
+
+def jumps_past_trend(miss: pd.DataFrame, min_scaled_error: float = 0.2) -> bool:
+    """True when every curve's next model lands at least ``min_scaled_error`` of its range above or below the trend
+    fitted below it (:func:`next_size_miss`): the quantity itself jumps."""
+    _require(miss, ["scaled_error"], "miss")
+    if miss.empty:
+        raise ValueError("miss is empty")
+    return bool((miss["scaled_error"] >= min_scaled_error).all())
+
+
+# --- paired comparisons --------------------------------------------------------------------------------------------
+
+
+def paired_closer(predictions: pd.DataFrame, forecaster: str, baseline: str, metric: str) -> float:
+    """Share of held-out predictions (cutoff x size, and curve where tagged) of ``metric`` on which ``forecaster``
+    is strictly closer to the observed value than ``baseline``."""
+    _require(predictions, ["forecaster", "metric", "cutoff", "x", "abs_error"], "predictions")
+    keys = [*_curve_keys(predictions), "cutoff", "x"]
+    rows = predictions[predictions["metric"] == metric]
+    a = rows[rows["forecaster"] == forecaster].set_index(keys)["abs_error"]
+    b = rows[rows["forecaster"] == baseline].set_index(keys)["abs_error"]
+    a, b = a.align(b, join="inner")
+    if a.empty:
+        raise ValueError(f"no shared predictions of {metric!r} by {forecaster!r} and {baseline!r}")
+    return float((a < b).mean())
+
+
+def closer_verdict(share: float, high: float = 0.8, low: float = 0.2) -> str:
+    """Holds when a forecaster is closer on at least ``high`` of the pairs, fails at most ``low``, else cannot tell."""
+    if not 0 <= low < high <= 1:
+        raise ValueError(f"need 0 <= low < high <= 1, got {low}, {high}")
+    if not 0 <= share <= 1:
+        raise ValueError(f"share must lie in [0, 1], got {share}")
+    return HOLDS if share >= high else FAILS if share <= low else CANNOT_TELL
+
+
+def chain_verdict(summary: pd.DataFrame, task: str) -> str:
+    """Schaeffer et al. 2024: the forecast error grows along the chain. From ``summarise(chain, by=("task",
+    "option_set", "metric"))``: holds when accuracy's median scaled error exceeds log p(correct)'s in every option
+    set of ``task``, fails when it is lower in every one, cannot tell otherwise."""
+    _require(summary, ["task", "option_set", "metric", "median_scaled_error"], "summary")
+    rows = summary[summary["task"] == task]
+    if rows.empty:
+        raise ValueError(f"no chain rows for task {task!r}")
+    wide = rows.pivot_table(index="option_set", columns="metric", values="median_scaled_error")
+    if not {"log_p_correct", "accuracy"} <= set(wide.columns):
+        raise ValueError("summary needs log_p_correct and accuracy")
+    grows = wide["accuracy"] > wide["log_p_correct"]
+    return HOLDS if bool(grows.all()) else FAILS if not bool(grows.any()) else CANNOT_TELL
+
+
+def majority_verdict(words: Sequence[str]) -> str:
+    """One word from several: holds when more than half hold and none fails, fails when more than half fail and none
+    holds, cannot tell otherwise."""
+    bad = sorted(set(words) - {HOLDS, FAILS, CANNOT_TELL})
+    if bad or not words:
+        raise ValueError(f"need a non-empty list of verdict words, got unknown {bad}" if bad else "no verdicts given")
+    n, holds, fails = len(words), sum(w == HOLDS for w in words), sum(w == FAILS for w in words)
+    if holds > n / 2 and fails == 0:
+        return HOLDS
+    if fails > n / 2 and holds == 0:
+        return FAILS
+    return CANNOT_TELL
+
+
+# --- families --------------------------------------------------------------------------------------------------------
+
+
+def arithmetic_levels(cutoffs: ArrayLike | None = None) -> dict[str, fc.Backtest]:
+    """The arithmetic family's standard backtest (:func:`mirage_utils.forecast.arithmetic_backtest`) with its
+    crossing levels at the onset and at the half-way point: ``{"onset": ..., "half-way": ...}``."""
+    return {
+        "onset": fc.arithmetic_backtest(cutoffs=cutoffs, share=ONSET_SHARE),
+        "half-way": fc.arithmetic_backtest(cutoffs=cutoffs, share=HALF_SHARE),
+    }
+
+
+def pythia_lambada_family(evals: pd.DataFrame, step: int = FINAL_STEP) -> pd.DataFrame:
+    """Family frame of Pythia on LAMBADA at one checkpoint: x = non-embedding parameters, replicate = training run
+    (standard, deduped), acc and log_ppl (the final word's mean cross-entropy, nats)."""
+    table = lambada_table(evals)
+    rows = table[table["step"] == step]
+    if rows.empty:
+        raise ValueError(f"no LAMBADA rows at step {step}")
+    return fc.family_frame(rows, "params", ["acc", "log_ppl"], "run")
+
+
+def pythia_plan() -> tuple[list[fc.Forecaster], dict[str, float], set[str]]:
+    """Forecasters for LAMBADA across sizes (accuracy directly; through log-perplexity, the family's own loss; the
+    log-perplexity itself), the crossing levels (accuracy 0.5, log-perplexity 2 nats) and the lower-is-better set."""
+    plan: list[fc.Forecaster] = [
+        fc.DirectLinear(target="acc"),
+        fc.DirectSigmoid(target="acc", floor=0.0),
+        fc.LossAxis(target="acc", loss="log_ppl", floor=0.0),
+        fc.PowerLaw(target="log_ppl"),
+    ]
+    return plan, {"acc": 0.5, "log_ppl": 2.0}, {"log_ppl"}
+
+
+def pythia_lambada_backtest(
+    evals: pd.DataFrame, step: int = FINAL_STEP, cutoffs: ArrayLike | None = None
+) -> fc.Backtest:
+    """:func:`pythia_plan`'s forecasters backtested across Pythia's sizes at ``step``, the two runs as replicates."""
+    plan, levels, down = pythia_plan()
+    return fc.backtest(pythia_lambada_family(evals, step), plan, cutoffs, levels, down)
+
+
+def pythia_mmlu_family(evals: pd.DataFrame, step: int = FINAL_STEP) -> pd.DataFrame:
+    """Family frame of Pythia's MMLU average (all questions of the 57 subjects pooled per run; chance 0.25): x =
+    non-embedding parameters, replicate = run, acc."""
+    subjects = mmlu_subjects(evals, step=step)
+    runs = subjects.groupby(["params", "run"], as_index=False)[["correct", "n"]].sum()
+    runs["acc"] = runs["correct"] / runs["n"]
+    return fc.family_frame(runs, "params", ["acc"], "run")
+
+
+def pythia_mmlu_backtest(evals: pd.DataFrame, cutoffs: ArrayLike | None = None) -> fc.Backtest:
+    """MMLU's average forecast from smaller sizes: a line, and a sigmoid from chance (0.25) to 1; crossing level
+    0.3 (five points above chance)."""
+    plan: list[fc.Forecaster] = [fc.DirectLinear(target="acc"), fc.DirectSigmoid(target="acc", floor=MMLU_CHANCE)]
+    return fc.backtest(pythia_mmlu_family(evals), plan, cutoffs, {"acc": MMLU_CHANCE + 0.05})
+
+
+def instructgpt_backtest(curves: pd.DataFrame) -> fc.Backtest:
+    """InstructGPT's four models (``legs.instructgpt_leg().curves_2x2``): fit on ada, babbage and curie, predict
+    davinci, per answer length. One replicate, so intervals are parametric bootstraps. Forecasters: edit distance
+    and exact match as lines, exact match as a sigmoid from chance, and the paper's route through per-digit
+    accuracy ``1 - TED / L`` (the outputs carry no probabilities)."""
+    _require(curves, ["params", "target_length", "exact_match", "ted", "chance"], "curves")
+    parts: dict[tuple[object, ...], fc.Backtest] = {}
+    for key, rows in curves.groupby("target_length", sort=True):
+        length = int(str(key))
+        sizes = np.sort(rows["params"].unique())
+        if sizes.size < fc.MIN_SIZES + 1:
+            raise ValueError(f"answer length {length}: need {fc.MIN_SIZES + 1} models, got {sizes.size}")
+        frame = fc.family_frame(
+            rows.assign(digit_acc=1 - rows["ted"] / length), "params", ["exact_match", "ted", "digit_acc"]
+        )
+        plan: list[fc.Forecaster] = [
+            fc.DirectLinear(target="ted"),
+            fc.DirectLinear(target="exact_match"),
+            fc.DirectSigmoid(target="exact_match", floor=float(rows["chance"].iloc[0])),
+            fc.PerTokenRoute(output="exact_match", length=length, via="token_prob", via_column="digit_acc"),
+        ]
+        parts[(length,)] = fc.backtest(frame, plan, cutoffs=[sizes[-2]])
+    return fc.combine(parts, ["target_length"])
+
+
+def sizes_per_family(scores: pd.DataFrame) -> pd.DataFrame:
+    """Per family of a long score table (``family``, ``params``): its distinct sizes and how many backtest cutoffs
+    they allow (at least :data:`~mirage_utils.forecast.MIN_SIZES` sizes to fit and one to predict)."""
+    _require(scores, ["family", "params"], "scores")
+    sizes = scores.groupby("family")["params"].nunique().rename("sizes")
+    out = sizes.to_frame()
+    out["cutoffs"] = np.maximum(out["sizes"] - fc.MIN_SIZES, 0)
+    return out.sort_values(["sizes", "family"], ascending=[False, True]).reset_index()
