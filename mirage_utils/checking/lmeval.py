@@ -413,8 +413,8 @@ def _fill_task_n(frame: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
     single = {task: float(ns[0]) for task, ns in known.items() if len(ns) == 1}
     missing = frame["n"].isna()
     fill = missing & frame["task"].isin(list(single))
-    frame.loc[fill, "n"] = frame.loc[fill, "task"].map(single)
     if fill.any():
+        frame.loc[fill, "n"] = frame.loc[fill, "task"].map(single).astype(float)
         notes.append(f"n of {int(fill.sum())} scores (standard error 0) taken from the same task's other files")
     left = frame["n"].isna()
     if left.any():
