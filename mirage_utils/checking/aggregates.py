@@ -326,8 +326,17 @@ def section(
         "warnings": warnings,
         "diagnosis": {"discrete": discrete_name, "by continuous metric": diag, "note": note},
     }
-    result["summary"] = summarise(result) + _extra_summary(result)
+    warned = {w.split(":")[0] for w in warnings}
+    result["summary"] = [_flag(line, metrics, warned) for line in summarise(result)] + _extra_summary(result)
     return result
+
+
+def _flag(line: str, metrics: dict[str, Any], warned: set[str]) -> str:
+    """A sharpness sentence of a curve at or below chance says so where the number is."""
+    for metric in warned:
+        if line.startswith(f"{metrics[metric]['label']}: Eq. 1"):
+            return line + " This curve is at or below chance: its sharpness measures noise (see the warning)."
+    return line
 
 
 def _higher(metric: str) -> bool:
@@ -596,11 +605,14 @@ def _task_summary(result: dict[str, Any]) -> list[str]:
         for metric, by in sec["line null"].items():
             ps = [t.get("p") for t in by.values()]
             if ps and all(p is not None and p < 0.01 for p in ps):
-                sharp.append(f"{name} {metric}")
+                ratio = sec["sharpness"][metric].get("steepest_rise_ratio")
+                sharp.append(f"{name} {metric}" + (f" (ratio {ratio:.2f})" if ratio is not None else ""))
     out.append(
         "Sharper than a straight line in log scale measured with the same noise (line-null p < 0.01 in every "
         + ("run" if any("run table" in s for s in sections.values()) else "curve")
-        + f"): {', '.join(sharp) if sharp else 'none'}."
+        + f"): {', '.join(sharp) if sharp else 'none'}. A small p says the curve is not a straight line in log N; "
+        "with thousands of examples a bend (fast early gains, then a plateau) is enough, so read it with the ratio "
+        "(1 for a line; a jump inside one step of a wide window scores several times more)."
     )
     for name, sec in sections.items():
         flat += [f"{name} {w.split(':')[0]}" for w in sec["warnings"]]
