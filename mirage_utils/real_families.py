@@ -25,8 +25,11 @@ other checkpoint (:func:`link_errors`). MMLU's 57 subjects (four options, chance
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Collection
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -43,6 +46,20 @@ FINAL_STEP = 143_000
 RUN_NAMES: tuple[str, str] = ("standard", "deduped")
 MMLU_PREFIX = "hendrycksTest-"
 MMLU_CHANCE = 0.25
+MAIN_TASKS: tuple[str, ...] = (
+    "arc_challenge",
+    "arc_easy",
+    "lambada_openai",
+    "logiqa",
+    "piqa",
+    "sciq",
+    "winogrande",
+    "wsc",
+)
+_V1_FILE = re.compile(
+    r"^evals/pythia-v1/(?P<model>pythia-[0-9.]+[mb](?:-deduped|-bf16)?)/(?P<folder>[a-z-]+)/(?P<name>[^/]+)$"
+)
+_FOLDERS = {0: "zero-shot", 5: "five-shot"}
 _EVAL_COLUMNS = {"size", "run", "params", "step", "shots", "task", "metric", "value", "stderr", "n"}
 
 
@@ -318,7 +335,7 @@ def mmlu_subjects(
 def mmlu_summary(subjects: pd.DataFrame, chance: float = MMLU_CHANCE) -> pd.DataFrame:
     """Per size (rows, by parameters): per run the subjects whose Wilson lower bound is above ``chance`` and those
     resolved above it after Holm; the subjects resolved after Holm in both runs; each run's accuracy over all its
-    questions with the Wilson lower bound, and whether that average is above chance in both runs."""
+    questions with its Wilson interval, and whether that average is above chance in both runs."""
     _require(subjects, {"size", "run", "params", "subject", "n", "correct", "lo", "above"}, "subjects")
     rows = []
     for (params, size), g in subjects.groupby(["params", "size"], sort=True):
@@ -328,17 +345,39 @@ def mmlu_summary(subjects: pd.DataFrame, chance: float = MMLU_CHANCE) -> pd.Data
         for run in RUN_NAMES:
             r = g[g["run"] == run]
             k, n = int(r["correct"].sum()), int(r["n"].sum())
-            lo, _ = binomial_ci(np.array([k]), np.array([n]))
+            lo, hi = binomial_ci(np.array([k]), np.array([n]))
             row[f"Wilson lo > chance, {run}"] = int((r["lo"] > chance).sum())
             row[f"Holm, {run}"] = int(r["above"].sum())
             row[f"average, {run}"] = k / n
             row[f"average lo, {run}"] = float(lo[0])
+            row[f"average hi, {run}"] = float(hi[0])
             average_lo.append(float(lo[0]))
         row["Holm, both runs"] = int(both.sum())
         row["average above chance, both runs"] = all(v > chance for v in average_lo)
         row["questions"] = int(g[g["run"] == RUN_NAMES[0]]["n"].sum())
         rows.append(row)
-    return pd.DataFrame(rows).set_index("size")
+    out = pd.DataFrame(rows).set_index("size")
+    out.attrs["subjects"] = int(subjects["subject"].nunique())
+    return out
+
+
+def pooling_verdict(summary: pd.DataFrame, max_share: float = 0.1) -> str:
+    """The book's word for "more test data resolves a rise that small test sets cannot" on MMLU (the paper's second
+    prediction), from :func:`mmlu_summary`: "holds" when the pooled average is above chance in both runs from some
+    size on and, at each of those sizes, at most ``max_share`` of the subjects are resolved above chance in both runs;
+    "fails" when the pooled average is never resolved above chance; "cannot tell from these data" otherwise (the
+    subjects resolve the rise about as well as the average)."""
+    if not 0 < max_share < 1:
+        raise ValueError("max_share must be in (0, 1)")
+    _require(summary, {"average above chance, both runs", "Holm, both runs"}, "summary")
+    first = first_size(summary["average above chance, both runs"])
+    if first is None:
+        return verdict_word(False, True)
+    subjects = int(summary.attrs.get("subjects", 0))
+    if subjects < 1:
+        raise ValueError("summary.attrs['subjects'] must give the number of subjects (mmlu_summary sets it)")
+    resolved = summary.loc[first:, "Holm, both runs"]
+    return verdict_word(bool((resolved <= max_share * subjects).all()), False)
 
 
 def first_size(flags: pd.Series) -> str | None:
@@ -348,3 +387,52 @@ def first_size(flags: pd.Series) -> str | None:
         if values[i:].all():
             return str(flags.index[i])
     return None
+
+
+def write_results_files(
+    dest: str | Path, step: int = FINAL_STEP, shots: int = 0, tasks: Collection[str] | None = MAIN_TASKS
+) -> list[Path]:
+    """Write Pythia v1's lm-eval results files of one checkpoint (both runs, every size) under ``dest``, one folder
+    per model as in the repository, for ``python -m mirage_utils check``.
+
+    The files come from the vendored archive, each checked against its manifest (:mod:`mirage_utils.pythia`).
+    With ``tasks=None`` they are copied byte for byte; otherwise only those tasks are kept in ``results`` and
+    ``versions`` (the rest of the file unchanged), so that a check of the main tasks does not analyse 57 MMLU
+    subjects and 22 bias subsets too. Returns the paths written (16 for the main suite).
+    """
+    from . import pythia
+
+    if shots not in _FOLDERS:
+        raise ValueError(f"shots must be 0 or 5, got {shots}")
+    root = Path(dest)
+    if root.exists() and not root.is_dir():
+        raise ValueError(f"{root} exists and is not a folder")
+    written = []
+    for name, content in sorted(pythia._members().items()):  # the manifest-checked archive
+        found = _V1_FILE.match(name)
+        if found is None or found.group("folder") != _FOLDERS[shots] or not name.endswith(f"_step{step}.json"):
+            continue
+        if tasks is not None:
+            doc = json.loads(content)
+            absent = set(tasks) - set(doc["results"])
+            if absent:
+                raise ValueError(f"{name} has no results for {sorted(absent)}")
+            for key in ("results", "versions"):
+                doc[key] = {t: v for t, v in doc.get(key, {}).items() if t in tasks}
+            content = (json.dumps(doc, indent=2) + "\n").encode()
+        path = root / found.group("model") / found.group("name")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content)
+        written.append(path)
+    if not written:
+        raise ValueError(f"no Pythia v1 results at step {step}, {shots} shots")
+    return written
+
+
+def sizes_table() -> pd.DataFrame:
+    """``model,params`` for the check's ``--sizes``: each size's non-embedding parameters from the training configs,
+    under the name the results files give (``pythia-v1.1-<size>``)."""
+    from . import pythia
+
+    sizes = pythia.model_sizes()
+    return pd.DataFrame({"model": "pythia-v1.1-" + sizes["size"], "params": sizes["params"]})

@@ -201,22 +201,27 @@ def _mmlu(n_per_subject: int, accs: dict) -> pd.DataFrame:
 
 
 def test_mmlu_small_subjects_do_not_resolve_what_the_average_does():
-    """Claim check (Ch8): a 3-point rise is resolved by the pooled questions but by no subject of 100 after Holm.
+    """Claim check (Ch8): a 3-point rise is resolved by the pooled questions but by no subject of 300 after Holm.
     Counterfactual: subjects of 2,000 questions resolve it too, so the check fails."""
     accs = {"70m": 0.25, "1b": 0.28}
-    small = rf.mmlu_summary(rf.mmlu_subjects(_mmlu(100, accs)))
+    small = rf.mmlu_summary(rf.mmlu_subjects(_mmlu(300, accs)))
     assert small.loc["1b", "Holm, both runs"] == 0
     big = rf.mmlu_summary(rf.mmlu_subjects(_mmlu(2000, accs)))
     assert big.loc["1b", "Holm, both runs"] == 4
-    assert small.loc["1b", "questions"] == 400
+    assert small.loc["1b", "questions"] == 1200
     assert rf.first_size(big["average above chance, both runs"]) == "1b"
     assert rf.first_size(big["Holm, both runs"] > 0) == "1b"
+    assert rf.pooling_verdict(small) == "holds"
+    assert rf.pooling_verdict(big) == "cannot tell from these data"
 
 
 def test_mmlu_average_at_chance_is_not_resolved():
     """Counterfactual for "the average is above chance from size X": at chance it never is."""
     summary = rf.mmlu_summary(rf.mmlu_subjects(_mmlu(3000, {"70m": 0.25, "1b": 0.25})))
     assert rf.first_size(summary["average above chance, both runs"]) is None
+    assert rf.pooling_verdict(summary) == "fails"
+    with pytest.raises(ValueError, match="max_share"):
+        rf.pooling_verdict(summary, max_share=0)
 
 
 def test_mmlu_subjects_p_values_are_exact_binomial():
@@ -254,3 +259,71 @@ def test_on_pythia_lambada_and_mmlu():
     summary = rf.mmlu_summary(rf.mmlu_subjects(evals))
     assert rf.first_size(summary["average above chance, both runs"]) == "1.4b"
     assert summary["Holm, both runs"].max() <= 3
+    assert rf.pooling_verdict(summary) == "holds"
+    assert summary.attrs["subjects"] == 57
+    smallest = summary.iloc[0]
+    for run in rf.RUN_NAMES:  # 70M: its 14,042-question interval contains chance in both runs
+        assert smallest[f"average lo, {run}"] < rf.MMLU_CHANCE < smallest[f"average hi, {run}"]
+
+
+def test_write_results_files_keeps_the_chosen_tasks(tmp_path):
+    import json
+
+    written = rf.write_results_files(tmp_path / "out", tasks=("lambada_openai", "wsc"))
+    assert len(written) == 16 and {p.parent.name for p in written} >= {"pythia-70m", "pythia-1b-bf16"}
+    doc = json.loads(written[0].read_text())
+    assert set(doc["results"]) == {"lambada_openai", "wsc"} and "revision=step143000" in doc["config"]["model_args"]
+    whole = rf.write_results_files(tmp_path / "whole", tasks=None)
+    assert len(json.loads(whole[0].read_text())["results"]) == 87
+    with pytest.raises(ValueError, match="no results for"):
+        rf.write_results_files(tmp_path / "x", tasks=("not_a_task",))
+    with pytest.raises(ValueError, match="no Pythia v1 results"):
+        rf.write_results_files(tmp_path / "y", step=7)
+    with pytest.raises(ValueError, match="shots"):
+        rf.write_results_files(tmp_path / "z", shots=3)
+
+
+def test_sizes_table_names_match_the_results_files():
+    table = rf.sizes_table()
+    assert table["model"].tolist()[0] == "pythia-v1.1-70m" and table["params"].iloc[0] == 18_915_328
+
+
+def _check_pythia(tmp_path, tasks, edit=None):
+    """The check on Pythia's results files for ``tasks``; ``edit(doc)`` changes each file first."""
+    import json
+
+    from mirage_utils.checking import check, lmeval
+
+    folder = tmp_path / "results"
+    for path in rf.write_results_files(folder, tasks=tasks):
+        if edit is not None:
+            doc = json.loads(path.read_text())
+            edit(doc)
+            path.write_text(json.dumps(doc))
+    sizes = dict(zip(rf.sizes_table()["model"], rf.sizes_table()["params"]))
+    return check(lmeval.read_results(folder, sizes).frame)
+
+
+def test_check_warns_on_logiqa_and_its_counterfactual(tmp_path):
+    """Claim check (Ch8): the check warns that logiqa's accuracy never rises above chance. Counterfactual: the same
+    files with logiqa's accuracy moved to 0.40-0.50 (rising with the file order) carry no warning."""
+    report = _check_pythia(tmp_path / "a", ("logiqa", "lambada_openai"))
+    overview = pd.DataFrame(report["overview"])
+    assert set(overview.loc[overview["warning"], "task"]) == {"logiqa"}
+    assert report["tasks"]["lambada_openai"]["diagnosis"]["by continuous metric"]["ppl"]["verdict"] == "no flat phase"
+
+    def above_chance(doc):
+        size = doc["config"]["model_args"].split("pythia-v1.1-")[1].split("-")[0].split(",")[0]
+        doc["results"]["logiqa"]["acc"] = 0.40 + 0.01 * [
+            "70m",
+            "160m",
+            "410m",
+            "1b",
+            "1.4b",
+            "2.8b",
+            "6.9b",
+            "12b",
+        ].index(size)
+
+    moved = pd.DataFrame(_check_pythia(tmp_path / "b", ("logiqa", "lambada_openai"), above_chance)["overview"])
+    assert not moved.loc[moved["task"] == "logiqa", "warning"].any()
