@@ -57,9 +57,9 @@ from ._validation import as_float_array, positive
 
 __all__ = [
     "MIN_SIZES", "REPLICATE", "X", "CHAIN", "ARITHMETIC_TASKS", "Backtest", "DirectLinear", "DirectSigmoid",
-    "Fitted", "Forecaster", "LossAxis", "PerTokenRoute", "PowerLaw", "arithmetic_backtest", "arithmetic_family",
-    "arithmetic_plan", "backtest", "chain_family", "chain_forecasters", "chain_summary", "combine", "crossing_size",
-    "default_cutoffs", "family_frame", "forecast", "summarise",
+    "Fitted", "Forecaster", "LossAxis", "PerTokenRoute", "PowerLaw", "arithmetic_backtest", "arithmetic_chain",
+    "arithmetic_family", "arithmetic_plan", "backtest", "chain_family", "chain_forecasters", "chain_summary",
+    "combine", "crossing_size", "default_cutoffs", "family_frame", "forecast", "summarise",
 ]  # fmt: skip
 
 FloatArray = NDArray[np.float64]
@@ -284,7 +284,7 @@ def _prediction_table(blocks: list[dict[str, object]], observed: pd.DataFrame) -
     out = out.astype({"forecaster": str, "metric": str, "interval": str, "cutoff": float, "n_train_sizes": int})
     span = observed.max() - observed.min()
     rows = np.searchsorted(observed.index.to_numpy(float), out["x"].to_numpy(float))
-    obs: FloatArray = observed.to_numpy(float)[rows, observed.columns.get_indexer(out["metric"])]
+    obs: FloatArray = observed.to_numpy(float)[rows, observed.columns.get_indexer(pd.Index(out["metric"]))]
     err = np.abs(out["predicted"].to_numpy() - obs)
     scale = span.reindex(out["metric"]).to_numpy(float)
     out.insert(7, "observed", obs)
@@ -401,19 +401,27 @@ def chain_family(
     probability and whether it is the correct one): ``log_p_correct`` (mean over questions of the correct option's
     log probability), ``p_correct`` (mean of its probability), ``p_choice`` (mean of its probability renormalised
     over the question's options) and ``accuracy`` (share of questions where it has the highest probability; a tie
-    earns the share 1/ties). Each question needs exactly one correct option."""
+    earns the share 1/ties). Each question needs exactly one correct option, with a finite log probability; a
+    distractor may have -inf (an option the model cannot produce)."""
     keys = [x] + ([replicate] if replicate else [])
     need = [*keys, question, correct, log_prob]
     missing = [c for c in need if c not in options.columns]
     if missing:
         raise ValueError(f"options lack columns {missing}")
-    lp = as_float_array(options[log_prob], log_prob)
+    try:
+        lp = options[log_prob].to_numpy(dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{log_prob} must be numeric") from exc
+    if np.isnan(lp).any() or (lp == np.inf).any():
+        raise ValueError(f"{log_prob} must not be NaN or +inf (-inf, an impossible option, is allowed)")
     qkeys = [*keys, question]
     d = options[qkeys].copy()
     d["lp"], d["ok"] = lp, options[correct].to_numpy(bool)
     g = d.groupby(qkeys, sort=False)
     if not bool((g["ok"].transform("sum") == 1).all()):
         raise ValueError("every question needs exactly one correct option")
+    if not np.isfinite(lp[d["ok"].to_numpy()]).all():
+        raise ValueError(f"the correct option's {log_prob} must be finite")
     top = g["lp"].transform("max")
     d["w"] = np.exp(d["lp"] - top)
     d["z"] = d.groupby(qkeys, sort=False)["w"].transform("sum")
@@ -450,14 +458,19 @@ ARITHMETIC_TASKS = ("addition_4digit", "multiplication_2digit")
 DIGIT_CHANCE = 0.1  # a uniform guess of one digit
 
 
-def _arithmetic_tables(config: str) -> dict[str, pd.DataFrame]:
-    """metrics.csv and models.csv of the family only (the outputs table is large and not needed here)."""
+def _arithmetic_tables(config: str, names: Sequence[str] = ("metrics", "models")) -> dict[str, pd.DataFrame]:
+    """Some of the family's tables only (the outputs table is large and not needed here)."""
     from . import data
     from .arithmetic.config import FamilyConfig
     from .arithmetic.shards import artifact_dir
 
     out = Path(artifact_dir(FamilyConfig.load(data.REPO_ROOT / config)))
-    return {name: pd.read_csv(out / f"{name}.csv") for name in ("metrics", "models")}
+    return {
+        name: pd.read_parquet(out / f"{name}.parquet")
+        if name == "multiple_choice"
+        else pd.read_csv(out / f"{name}.csv")
+        for name in names
+    }
 
 
 def arithmetic_family(metrics: pd.DataFrame, models: pd.DataFrame, task: str, target_length: int) -> pd.DataFrame:
@@ -536,3 +549,31 @@ def arithmetic_backtest(
     if not parts:
         raise ValueError(f"no curves for tasks {list(tasks)}")
     return combine(parts, ["task", "target_length"])
+
+
+def arithmetic_chain(
+    artifacts: Mapping[str, pd.DataFrame] | None = None,
+    tasks: Sequence[str] = ARITHMETIC_TASKS,
+    option_sets: Sequence[str] | None = None,
+    cutoffs: ArrayLike | None = None,
+    config: str = "configs/arithmetic.json",
+) -> Backtest:
+    """Schaeffer et al. 2024's chain on the family's multiple-choice scores: per task and option set, each link
+    (:data:`CHAIN`) forecast directly from size by :func:`chain_forecasters`, seeds as replicates. Read the growth
+    of the error along the chain with ``summarise(result, by=("task", "option_set", "metric"))``. Reads
+    ``multiple_choice`` and ``models`` from ``artifacts`` or from ``config``'s artifact folder."""
+    tables = dict(artifacts) if artifacts is not None else _arithmetic_tables(config, ("multiple_choice", "models"))
+    mc, models = tables["multiple_choice"], tables["models"]
+    sizes = models.drop_duplicates("model").set_index("model")["n_params"]
+    parts: dict[tuple[object, ...], Backtest] = {}
+    for (task, option_set), options in mc.groupby(["task", "option_set"], sort=True):
+        if task not in tasks or (option_sets is not None and option_set not in option_sets):
+            continue
+        opts = options.assign(n_params=options["model"].map(sizes))
+        if opts["n_params"].isna().any():
+            raise ValueError("multiple_choice names a model the models table lacks")
+        fam = chain_family(opts, "n_params", "seed")
+        parts[(task, option_set)] = backtest(fam, chain_forecasters(), cutoffs)
+    if not parts:
+        raise ValueError(f"no multiple-choice scores for tasks {list(tasks)} and option sets {option_sets}")
+    return combine(parts, ["task", "option_set"])

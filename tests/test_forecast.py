@@ -391,3 +391,39 @@ def test_arithmetic_backtest_on_committed_family() -> None:
     assert set(p["interval"]) == {"seed t interval (3 seeds, 95%)"}
     s = fc.summarise(result, by=("task", "target_length", "metric", "forecaster"))
     assert len(s) == 4 * 11
+
+
+def test_batched_sigmoid_fit_matches_scipy_least_squares() -> None:
+    from scipy.optimize import least_squares
+    from scipy.special import expit
+
+    from mirage_utils._forecasters import MIDPOINT_PAD, fit_sigmoid
+
+    gen = np.random.default_rng(0)
+    ratios = []
+    for _ in range(120):
+        u = np.sort(gen.uniform(3, 7, gen.integers(3, 12)))
+        floor = gen.uniform(0, 0.3)
+        y = floor + (1 - floor) * expit(gen.uniform(0.2, 10) * (u - gen.uniform(2, 8)))
+        y = y + gen.normal(0, gen.uniform(0, 0.1), u.size)
+        mid, slope, _ = fit_sigmoid(u, y, floor, 1.0)[0]
+        lo, hi = u.min() - MIDPOINT_PAD, u.max() + MIDPOINT_PAD
+        resid = lambda t: floor + (1 - floor) * expit(t[1] * (u - t[0])) - y  # noqa: B023
+        best = min(
+            (least_squares(resid, [m0, s0], bounds=([lo, 0], [hi, 20])) for m0 in np.linspace(lo, hi, 9)[1:-1]
+             for s0 in (0.5, 3, 15)),
+            key=lambda f: f.cost,
+        )  # fmt: skip
+        ratios.append((0.5 * np.sum(resid([mid, slope]) ** 2), best.cost))
+    mine, scipy_best = np.array(ratios).T
+    assert np.mean(mine <= 1.01 * scipy_best + 1e-9) >= 0.95  # a local optimum now and then, as any start may
+    assert np.all(mine - scipy_best <= np.maximum(0.5 * scipy_best, 1e-3))
+    batch = fit_sigmoid(u, np.vstack([y, y]), floor, 1.0)
+    assert np.allclose(batch[0], batch[1])
+
+
+def test_arithmetic_chain_on_committed_family() -> None:
+    result = fc.arithmetic_chain(tasks=("addition_4digit",), option_sets=("bigbench",))
+    s = fc.chain_summary(result)
+    assert list(s["metric"]) == list(fc.CHAIN)
+    assert set(result.predictions["option_set"]) == {"bigbench"}
