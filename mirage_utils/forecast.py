@@ -26,7 +26,14 @@ only that copy to ``fit``, and rejects a :class:`Fitted` that saw a size above t
 Intervals: with two or more replicates each is fitted on its own and the interval is a Student-t interval over the
 replicates' forecasts (for the replicate-mean curve; seeds are the unit). With one replicate, a parametric bootstrap
 (refits on the fit plus Gaussian noise of its residual spread) gives percentile intervals. ``Fitted.interval`` and the
-``interval`` column say which.
+``interval`` column say which. The seed interval is for the replicate-mean curve, not for one new seed, so on a family
+whose seeds disagree more than their fits do, coverage of the observed mean falls below the nominal level: the
+``coverage`` column of :func:`summarise` reports it.
+
+Typical use: ``result = backtest(family_frame(table, "params", ["exact_match", "token_prob"], "seed"), [DirectLinear(
+target="exact_match"), PerTokenRoute(output="exact_match", length=4, via="token_prob")], levels={"exact_match":
+0.5})``, then ``summarise(result)``; :func:`forecast` fits on every size for a forecast beyond the family.
+:func:`arithmetic_backtest` and :func:`arithmetic_chain` run the standard backtests on the book's arithmetic family.
 """
 
 from __future__ import annotations
