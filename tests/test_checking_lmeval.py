@@ -311,3 +311,17 @@ def test_cli_reads_a_folder_of_results_into_a_per_task_report(pythia_few: Path, 
     bad.write_text('{"results": {"x": {"acc": 0.5}}, "config": {}}')
     fail = subprocess.run([sys.executable, "-m", "mirage_utils", "check", str(bad)], capture_output=True, text=True)
     assert fail.returncode == 2 and "does not name its model" in fail.stderr and "Traceback" not in fail.stderr
+
+
+def test_duplicate_results_and_missing_steps_are_named(tmp_path: Path) -> None:
+    doc = _lm04("pretrained=org/fam-70m,revision=step10", 0.1, 50.0)
+    _write(tmp_path / "a" / "one.json", doc)
+    _write(tmp_path / "a" / "two.json", doc)
+    with pytest.raises(SchemaError, match=r"one\.json and .*two\.json both score 'fam-70m'"):
+        lmeval.read_results(tmp_path / "a")
+    for size, args in (("70m", "revision=step10"), ("410m", "revision=step10"), ("1.4b", "dtype=float16")):
+        _write(tmp_path / "b" / f"{size}.json", _lm04(f"pretrained=org/fam-{size},{args}", 0.2, 30.0))
+    frame = lmeval.read_results(tmp_path / "b").frame
+    with pytest.raises(SchemaError, match="no step where other rows have one"):
+        check(frame)
+    assert check(frame.assign(step=frame["step"].fillna(10)), step=10)["tasks"]

@@ -440,8 +440,11 @@ def _select_step(df: pd.DataFrame, step: float | None) -> tuple[pd.DataFrame, st
         if step is not None:
             raise SchemaError("--step given but the table names no checkpoints")
         return df.drop(columns="step"), None
-    if steps.isna().any():
-        raise SchemaError(f"column 'step', row {df.index[steps.isna()][0]}: no step where other rows have one")
+    if steps.isna().any() and step is None:
+        raise SchemaError(
+            f"column 'step', row {df.index[steps.isna()][0]}: no step where other rows have one (a results file "
+            "without revision=stepN beside checkpoints); choose a checkpoint with --step, or give one per model"
+        )
     keys = [k for k in ("model", "seed") if k in df.columns]
     have = [set(g) for _, g in steps.groupby([df[k] for k in keys])]
     if step is None:
@@ -479,6 +482,8 @@ def _prepare(frame: pd.DataFrame, step: float | None) -> tuple[pd.DataFrame, str
                 + ") left out: neither direction is better, so nothing can emerge"
             )
             df = df[~bias]
+    if "stderr" in df.columns:
+        df["stderr"] = pd.to_numeric(df["stderr"], errors="coerce")
     if "n" in df.columns:
         df["_n"] = pd.to_numeric(df["n"], errors="coerce")
         if "stderr" in df.columns:

@@ -344,6 +344,17 @@ def read_results(
     frame = _assign_runs(frame, runs, by_folder)
     frame = _assign_sizes(frame, sizes, notes)
     frame = _fill_task_n(frame, notes)
+    keys = ["model", "run", "step", "shots", "task", "metric"]
+    dup = frame.duplicated(keys, keep=False)
+    if dup.any():
+        first = frame[dup].iloc[0]
+        same = frame[keys].astype(str).eq(first[keys].astype(str)).all(axis=1)
+        files = sorted(set(frame.loc[dup & same, "file"]))
+        raise SchemaError(
+            f"{files[0]} and {files[1] if len(files) > 1 else 'itself'} both score {first['model']!r} (run "
+            f"{first['run']!r}, step {first['step']:g}) on {first['task']!r} {first['metric']!r}: keep one results "
+            "file per model and checkpoint (or name the runs with --runs)"
+        )
     if frame["higher_is_better"].isna().all():
         frame = frame.drop(columns="higher_is_better")
     if by_folder is not None:
