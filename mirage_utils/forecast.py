@@ -65,8 +65,8 @@ from ._validation import as_float_array, positive
 __all__ = [
     "MIN_SIZES", "REPLICATE", "X", "CHAIN", "ARITHMETIC_TASKS", "Backtest", "DirectLinear", "DirectSigmoid",
     "Fitted", "Forecaster", "LossAxis", "PerTokenRoute", "PowerLaw", "arithmetic_backtest", "arithmetic_chain",
-    "arithmetic_family", "arithmetic_plan", "backtest", "chain_family", "chain_forecasters", "chain_summary",
-    "combine", "crossing_size", "default_cutoffs", "family_frame", "forecast", "summarise",
+    "arithmetic_family", "arithmetic_plan", "arithmetic_tables", "backtest", "chain_family", "chain_forecasters",
+    "chain_summary", "combine", "crossing_size", "default_cutoffs", "family_frame", "forecast", "summarise",
 ]  # fmt: skip
 
 FloatArray = NDArray[np.float64]
@@ -465,8 +465,11 @@ ARITHMETIC_TASKS = ("addition_4digit", "multiplication_2digit")
 DIGIT_CHANCE = 0.1  # a uniform guess of one digit
 
 
-def _arithmetic_tables(config: str, names: Sequence[str] = ("metrics", "models")) -> dict[str, pd.DataFrame]:
-    """Some of the family's tables only (the outputs table is large and not needed here)."""
+def arithmetic_tables(
+    config: str = "configs/arithmetic.json", names: Sequence[str] = ("metrics", "models")
+) -> dict[str, pd.DataFrame]:
+    """Some of the family's artifact tables (``metrics``, ``models``, ``multiple_choice``, ...), read directly from
+    ``config``'s artifact folder: much faster than ``legs.load_family``, which also reads the large outputs table."""
     from . import data
     from .arithmetic.config import FamilyConfig
     from .arithmetic.shards import artifact_dir
@@ -478,6 +481,9 @@ def _arithmetic_tables(config: str, names: Sequence[str] = ("metrics", "models")
         else pd.read_csv(out / f"{name}.csv")
         for name in names
     }
+
+
+_arithmetic_tables = arithmetic_tables  # the name a first caller used
 
 
 def arithmetic_family(metrics: pd.DataFrame, models: pd.DataFrame, task: str, target_length: int) -> pd.DataFrame:
@@ -545,7 +551,7 @@ def arithmetic_backtest(
     ``artifacts`` is :func:`mirage_utils.arithmetic.legs.load_family`'s dict (only ``metrics`` and ``models`` are
     read); without it those two tables are read from ``config``'s artifact folder. ``share`` places the crossing
     levels (see :func:`arithmetic_plan`). Tables carry ``task`` and ``target_length`` columns."""
-    tables = dict(artifacts) if artifacts is not None else _arithmetic_tables(config)
+    tables = dict(artifacts) if artifacts is not None else arithmetic_tables(config)
     metrics, models = tables["metrics"], tables["models"]
     parts: dict[tuple[object, ...], Backtest] = {}
     for task in tasks:
@@ -569,7 +575,7 @@ def arithmetic_chain(
     (:data:`CHAIN`) forecast directly from size by :func:`chain_forecasters`, seeds as replicates. Read the growth
     of the error along the chain with ``summarise(result, by=("task", "option_set", "metric"))``. Reads
     ``multiple_choice`` and ``models`` from ``artifacts`` or from ``config``'s artifact folder."""
-    tables = dict(artifacts) if artifacts is not None else _arithmetic_tables(config, ("multiple_choice", "models"))
+    tables = dict(artifacts) if artifacts is not None else arithmetic_tables(config, ("multiple_choice", "models"))
     mc, models = tables["multiple_choice"], tables["models"]
     sizes = models.drop_duplicates("model").set_index("model")["n_params"]
     parts: dict[tuple[object, ...], Backtest] = {}
