@@ -296,3 +296,25 @@ def sizes_per_family(scores: pd.DataFrame) -> pd.DataFrame:
     out = sizes.to_frame()
     out["cutoffs"] = np.maximum(out["sizes"] - fc.MIN_SIZES, 0)
     return out.sort_values(["sizes", "family"], ascending=[False, True]).reset_index()
+
+
+# --- curves for figures ----------------------------------------------------------------------------------------------
+
+
+def arithmetic_curve(task: str, length: int, config: str = "configs/arithmetic.json") -> pd.DataFrame:
+    """One held-out curve of the arithmetic family as a family frame (:func:`mirage_utils.forecast.arithmetic_family`:
+    x = parameters, replicate = seed; exact_match, ted, token_prob, cross_entropy, chance, loss)."""
+    tables = fc._arithmetic_tables(config)
+    return fc.arithmetic_family(tables["metrics"], tables["models"], task, length)
+
+
+def fitted_curves(
+    family: pd.DataFrame, forecasters: Sequence[fc.Forecaster], cutoff: float, at: ArrayLike
+) -> pd.DataFrame:
+    """Each forecaster fitted on the rows of ``family`` at or below ``cutoff`` only, evaluated at sizes ``at`` (for
+    drawing a backtest's curves between the held-out points): :func:`mirage_utils.forecast.forecast`'s table."""
+    _require(family, [fc.X], "family")
+    train = family.loc[family[fc.X] <= cutoff].copy()
+    if train.empty:
+        raise ValueError(f"no sizes at or below the cutoff {cutoff:g}")
+    return fc.forecast(train, forecasters, at)

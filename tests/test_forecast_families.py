@@ -202,3 +202,24 @@ def test_lu_families_allow_no_backtest():
     assert (table["cutoffs"] == 0).all()
     bigger = pd.DataFrame({"family": "five sizes", "params": [1.0, 2.0, 3.0, 4.0, 5.0]})
     assert not (ff.sizes_per_family(pd.concat([bigbench.lu_scores(), bigger]))["cutoffs"] == 0).all()
+
+
+def test_fitted_curves_see_only_the_cutoff():
+    family = ff.arithmetic_curve("addition_4digit", 4)
+    cut = float(np.sort(family["x"].unique())[3])
+    grid = np.geomspace(family["x"].min(), family["x"].max(), 5)
+    curves = ff.fitted_curves(family, [fc.DirectLinear(target="token_prob")], cut, grid)
+    assert (curves["x_max_train"] == cut).all() and len(curves) == 5
+    garbled = family.assign(token_prob=np.where(family["x"] > cut, 0.0, family["token_prob"]))
+    again = ff.fitted_curves(garbled, [fc.DirectLinear(target="token_prob")], cut, grid)
+    assert np.allclose(again["predicted"], curves["predicted"])  # held-out values change nothing
+    with pytest.raises(ValueError, match="no sizes"):
+        ff.fitted_curves(family, [fc.DirectLinear(target="token_prob")], 1.0, grid)
+
+
+def test_ruan_tasks_forecast_closely_at_the_paper_cutoff():
+    summary = obs.summarise(obs.backtest(obs.model_table()))
+    good = set(summary.query("forecaster == 'pc_sigmoid' and mae <= 0.06")["metric"])
+    assert good == {"word_unscrambling", "arithmetic_2da", "arithmetic_3da", "arithmetic_3ds"}
+    worse = summary.assign(mae=np.where(summary["metric"] == "word_unscrambling", 0.2, summary["mae"]))
+    assert set(worse.query("forecaster == 'pc_sigmoid' and mae <= 0.06")["metric"]) != good
