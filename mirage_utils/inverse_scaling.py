@@ -472,7 +472,7 @@ def plot_over_training(scores: pd.DataFrame, tasks: Sequence[str], titles: Mappi
     titles = dict(titles or {})
     panels = len(tasks) + 1
     rows = (panels + 1) // 2
-    fig, axes = plt.subplots(rows, 2, figsize=(7.0, 2.7 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, 2, figsize=(7.0, 3.0 * rows), squeeze=False)
     flat = axes.ravel()
     params = sorted(scores["params"].unique())
     cmap = plt.get_cmap("viridis")
