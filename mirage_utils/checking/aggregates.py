@@ -564,7 +564,7 @@ def _combine(
                         for label, t in sec["line null"][metric].items()
                     ),
                     "mirage test": None if d is None else f"{sec['diagnosis']['discrete']} vs {metric}: {d['verdict']}",
-                    "warning": any(w.startswith(f"{metric}:") for w in sec["warnings"]),
+                    "at or below chance": any(w.startswith(f"{metric}:") for w in sec["warnings"]),
                 }
             )
     first = next(iter(sections.values()))
