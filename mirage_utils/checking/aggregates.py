@@ -75,7 +75,7 @@ CHANCE: tuple[tuple[str, float | None, str], ...] = (
 # bias measures: neither direction is better, so no emergence analysis
 DIRECTIONLESS = {"likelihood_difference", "pct_stereotype"}
 SECTION_KEYS = ("task", "shots")
-LINE_NULL_DRAWS = 1000
+LINE_NULL_DRAWS = 2000  # the book default (emergence.line_null_test)
 UNIT_COLUMNS = ("run", "seed")
 
 
