@@ -131,6 +131,7 @@ def bootstrap_curve(
     confidence: float = 0.95,
     n_boot: int = 2000,
     seed: int = 0,
+    normal_above: int = 20_000,
 ) -> Curve:
     """Per-model samples of *one* replicate (one seed's per-problem scores) -> mean with a percentile bootstrap
     interval over the examples.
@@ -139,7 +140,10 @@ def bootstrap_curve(
     test problems, not how it would move with another training run, so it is narrower than a seed interval. Never
     pass it several seeds' outputs concatenated (that would treat seeds as extra problems). Samples with few distinct
     values (0/1 outcomes, integer edit distances) are resampled as one multinomial draw over those values, which is
-    the same distribution and much faster.
+    the same distribution and much faster. A sample of many distinct values larger than ``normal_above`` examples
+    gets the normal interval (mean +- z standard errors) that the percentile bootstrap converges to: at 20,000
+    examples the two differ by less than the bootstrap's own Monte Carlo error, and resampling 10^5 examples 2,000
+    times per model would take minutes (the check on 10^6 rows).
     """
     if not 0 < confidence < 1:
         raise ValueError("confidence must be in (0, 1)")
@@ -154,6 +158,11 @@ def bootstrap_curve(
         distinct, counts = np.unique(a, return_counts=True)
         if distinct.size <= 64:  # few distinct values: draw how often each is resampled
             draws = gen.multinomial(a.size, counts / a.size, size=n_boot) @ distinct / a.size
+        elif a.size > normal_above:  # the bootstrap's limit, without 2,000 x 10^5 draws
+            means[i] = a.mean()
+            half = stats.norm.ppf((1 + confidence) / 2) * a.std(ddof=1) / np.sqrt(a.size)
+            lo[i], hi[i] = means[i] - half, means[i] + half
+            continue
         else:
             chunk = max(1, 2_000_000 // a.size)  # bounded memory: resample `chunk` replicates at a time
             draws = np.concatenate(

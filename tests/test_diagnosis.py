@@ -105,6 +105,14 @@ def test_bootstrap_curve_brackets_the_mean_and_narrows_with_more_problems():
     assert np.array_equal(again.lo, c.lo)  # seeded: the same interval every run
 
 
+def test_large_samples_get_the_normal_interval_the_bootstrap_converges_to():
+    skewed = rng(5).exponential(1.0, 30_000) ** 2  # many distinct values, far from normal per example
+    normal = dg.bootstrap_curve([skewed, skewed])
+    resampled = dg.bootstrap_curve([skewed, skewed], normal_above=10**9, n_boot=1000)
+    assert normal.mean == pytest.approx(resampled.mean)
+    assert normal.lo == pytest.approx(resampled.lo, abs=0.004) and normal.hi == pytest.approx(resampled.hi, abs=0.004)
+
+
 def test_bootstrap_curve_validation():
     with pytest.raises(ValueError, match="at least 2"):
         dg.bootstrap_curve([np.array([1.0])])

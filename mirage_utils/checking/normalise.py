@@ -80,8 +80,14 @@ def canonical_text(value: object) -> str | None:
 def _strings_fast(values: NDArray[np.object_]) -> NDArray[np.object_]:
     """:func:`_canonical_str` on an array of ``str`` with Arrow's kernels (RE2 regular expressions, C++ loops)."""
     arr = pa.array(values, type=pa.large_string())
-    if not pc.all(pc.string_is_ascii(arr)).as_py():
-        arr = pc.utf8_normalize(arr, form="NFKC")
+    ascii_only = pc.string_is_ascii(arr)
+    if not pc.all(ascii_only).as_py():
+        # Python's NFKC on the non-ASCII values, not Arrow's utf8_normalize: pyarrow < 26 (all that Python 3.10 has)
+        # leaves decomposed letters ("A" + U+0300) as they are, which would make "À" two answers.
+        values = values.copy()
+        for i in np.flatnonzero(~ascii_only.to_numpy(zero_copy_only=False)):
+            values[i] = unicodedata.normalize("NFKC", values[i])
+        arr = pa.array(values, type=pa.large_string())
     arr = pc.utf8_trim(arr, characters=_SPACE)
     decimal = pc.match_substring_regex(arr, pattern=r"^-?[0-9]+\.[0-9]*$")
     arr = pc.if_else(decimal, _with_dot_trim(arr), arr)
@@ -99,9 +105,9 @@ def _with_dot_trim(arr: pa.Array) -> pa.Array:
     return pc.replace_substring_regex(no_zeros, pattern=r"\.$", replacement="")
 
 
-def canonical_texts(column: pd.Series) -> pd.Series:
-    """:func:`canonical_text` of every value of ``column`` (same index; None where missing), vectorised."""
-    values = column.to_numpy(dtype=object)
+def _canonical_values(values: NDArray[np.object_], column: pd.Series | None = None) -> NDArray[np.object_]:
+    """:func:`canonical_text` of each value: strings through Arrow, a numeric column through int64, the rest one by
+    one."""
     out = np.empty(len(values), dtype=object)
     is_str = np.fromiter((isinstance(v, str) for v in values), dtype=bool, count=len(values))
     if is_str.any():
@@ -111,27 +117,54 @@ def canonical_texts(column: pd.Series) -> pd.Series:
             out[is_str] = [_canonical_str(v) for v in values[is_str]]
     other = np.flatnonzero(~is_str)
     if other.size:
-        numeric = pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column)
-        if numeric and other.size == len(values):
+        numeric = (
+            column is not None and pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column)
+        )
+        if numeric and column is not None and other.size == len(values):
             out[:] = _numbers_fast(column)
         else:
             out[other] = [canonical_text(values[i]) for i in other]
-    return pd.Series(out, index=column.index, dtype=object)
+    return out
 
 
-def count_rewritten(original: pd.Series, canonical: pd.Series) -> int:
-    """How many text values the canonical form changed beyond surrounding whitespace (full-width digits, "1948.0"):
-    the model wrote them differently, so the report says so. Numbers read as numbers are not counted."""
-    values = original.to_numpy(dtype=object)
-    is_str = np.fromiter((isinstance(v, str) for v in values), dtype=bool, count=len(values))
-    if not is_str.any():
-        return 0
-    after = canonical.to_numpy(dtype=object)[is_str]
-    try:
-        before = pc.utf8_trim(pa.array(values[is_str], type=pa.large_string()), characters=_SPACE)
-        return int(pc.sum(pc.not_equal(before, pa.array(after, type=pa.large_string()))).as_py() or 0)
-    except (pa.ArrowException, UnicodeError):
-        return int(sum(b.strip(_SPACE) != a for b, a in zip(values[is_str], after)))
+# value kinds (pandas.api.types.infer_dtype) whose equal values are the same answer: safe to canonicalise once per
+# distinct value. A mixed column is not (factorize holds True and 1 for one key).
+_HOMOGENEOUS = {"string", "empty", "integer", "floating", "mixed-integer-float"}
+
+
+def canonicalise(column: pd.Series) -> tuple[pd.Series, int]:
+    """:func:`canonical_text` of every value of ``column`` (same index, object dtype, None where missing),
+    vectorised, and how many text values it changed beyond surrounding whitespace (full-width digits, ``"1948.0"``):
+    the model wrote those differently, so the report says so. Numbers read as numbers are not counted.
+
+    A column of one kind (all text, or all numbers) is canonicalised once per distinct value."""
+    if pd.api.types.infer_dtype(column, skipna=True) in _HOMOGENEOUS:
+        try:
+            codes, uniques = pd.factorize(column, use_na_sentinel=True)
+        except TypeError:
+            codes = None
+        if codes is not None:
+            distinct = np.asarray(uniques, dtype=object)
+            canon = _canonical_values(distinct, pd.Series(uniques) if len(distinct) else None)
+            out = np.empty(len(codes), dtype=object)
+            present = codes >= 0
+            out[present] = canon[codes[present]]
+            counts = np.bincount(codes[present], minlength=len(distinct))
+            changed = np.fromiter(
+                (isinstance(u, str) and u.strip(_SPACE) != c for u, c in zip(distinct, canon)),
+                dtype=bool,
+                count=len(distinct),
+            )
+            return pd.Series(out, index=column.index, dtype=object), int(counts[changed].sum())
+    values = column.to_numpy(dtype=object)
+    out = _canonical_values(values, column)
+    rewritten = sum(1 for v, c in zip(values, out) if isinstance(v, str) and v.strip(_SPACE) != c)
+    return pd.Series(out, index=column.index, dtype=object), rewritten
+
+
+def canonical_texts(column: pd.Series) -> pd.Series:
+    """:func:`canonical_text` of every value of ``column`` (same index; None where missing), vectorised."""
+    return canonicalise(column)[0]
 
 
 def _numbers_fast(column: pd.Series) -> NDArray[np.object_]:
@@ -176,6 +209,14 @@ def _word(chars: NDArray[np.str_]) -> NDArray[np.bool_]:
     return np.asarray(np.strings.isalnum(chars) | (chars == "_"), dtype=bool)
 
 
+def _texts(column: pd.Series) -> NDArray[np.object_]:
+    """The values as Python ``str`` ("" for a missing one, ``str(v)`` for a non-text one)."""
+    if pd.api.types.infer_dtype(column, skipna=True) == "string":
+        return np.asarray(column.fillna("").to_numpy(dtype=object), dtype=object)
+    values = column.to_numpy(dtype=object)
+    return np.array(["" if v is None or v is pd.NA or v != v else str(v) for v in values], dtype=object)
+
+
 def printed_in_prompt(targets: pd.Series, prompts: pd.Series, max_rounds: int = 32) -> NDArray[np.bool_]:
     """For each row, is the (canonical, numeric) target printed in the prompt as a whole number?
 
@@ -187,17 +228,14 @@ def printed_in_prompt(targets: pd.Series, prompts: pd.Series, max_rounds: int = 
     if len(targets) != len(prompts):
         raise ValueError(f"targets and prompts differ in length ({len(targets)} vs {len(prompts)})")
     found = np.zeros(len(targets), dtype=bool)
-    text_targets = targets.astype(object).where(targets.notna(), "").astype(str)
-    numeric = pc.match_substring_regex(
-        pa.array(text_targets.to_numpy(dtype=object), type=pa.large_string()), pattern=_NUMERIC_TARGET
-    ).to_numpy(zero_copy_only=False)
-    rows = np.flatnonzero(numeric)
+    target_values = _texts(targets)
+    numeric = pc.match_substring_regex(pa.array(target_values, type=pa.large_string()), pattern=_NUMERIC_TARGET)
+    rows = np.flatnonzero(numeric.to_numpy(zero_copy_only=False))
     if rows.size == 0:
         return found
     string = np.dtypes.StringDType()
-    target = np.array(text_targets.to_numpy(dtype=object)[rows], dtype=string)
-    prompt_values = prompts.astype(object).where(prompts.notna(), "").to_numpy(dtype=object)[rows]
-    prompt = np.array([p if isinstance(p, str) else str(p) for p in prompt_values], dtype=string)
+    target = np.array(target_values[rows], dtype=string)
+    prompt = np.array(_texts(prompts)[rows], dtype=string)
     length = np.strings.str_len(target).astype(np.int64)
     pending = np.arange(rows.size)
     start = np.zeros(rows.size, dtype=np.int64)
@@ -248,6 +286,14 @@ class NumberLists:
         return [flat[a:b] for a, b in zip(self.offsets[:-1].tolist(), self.offsets[1:].tolist())]
 
 
+def _arrow_text(column: pd.Series, values: NDArray[np.object_]) -> pa.Array:
+    """A text column as an Arrow string array: the column's own buffers when it is Arrow-backed (no copy)."""
+    if isinstance(column.dtype, pd.StringDtype) and hasattr(column.array, "__arrow_array__"):
+        arr = pa.array(column.array)
+        return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+    return pa.array(values, type=pa.large_string())
+
+
 def number_lists(column: pd.Series) -> NumberLists | None:
     """Every value of ``column`` as a list of numbers (JSON list text ``"[-0.1, -0.2]"``, space-separated text,
     a list or array, or a single number), vectorised; None if any value does not parse, so that the caller can find
@@ -261,14 +307,14 @@ def number_lists(column: pd.Series) -> NumberLists | None:
             flat = pd.to_numeric(column).to_numpy(dtype=float, na_value=np.nan)
             return NumberLists(flat, np.arange(len(flat) + 1, dtype=np.int64))
         if isinstance(first, str):
-            arr = pa.array(values, type=pa.large_string())  # raises for a non-string value
+            arr = _arrow_text(column, values)  # raises for a non-string value
             if arr.null_count:
                 return None
-            spaced = pc.replace_substring_regex(arr, pattern=r"[\[\],]", replacement=" ")
+            spaced = pc.utf8_trim(pc.replace_substring_regex(arr, pattern=r"[\[\],\s]+", replacement=" "), " ")
             bad_json = pc.any(pc.match_substring_regex(arr, pattern=r"\[\s*\[|\]\s*\S")).as_py()
             if bad_json:  # nested lists or text after the closing bracket
                 return None
-            tokens = pc.utf8_split_whitespace(spaced)
+            tokens = pc.split_pattern(spaced, " ")  # (utf8_split_whitespace left a trailing space on some rows)
         elif isinstance(first, (list, tuple, np.ndarray)):
             tokens = pa.array([np.asarray(v, dtype=float) for v in values], type=pa.large_list(pa.float64()))
         else:

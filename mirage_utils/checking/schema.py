@@ -25,7 +25,7 @@ import pandas as pd
 from rapidfuzz import fuzz, process
 
 from .errors import SchemaError
-from .normalise import NumberLists, canonical_texts, count_rewritten, number_lists, printed_in_prompt
+from .normalise import NumberLists, canonical_texts, canonicalise, number_lists, printed_in_prompt
 from .reading import read_table
 
 __all__ = ["DISCRETE_NAMES", "LAYOUTS", "SCALES", "SchemaError", "Validated", "base_name", "read_table", "validate"]
@@ -118,7 +118,7 @@ def _canonical_keys(df: pd.DataFrame, column: str) -> None:
     if df[column].isna().any():
         raise SchemaError(f"column {column!r}, {_row(df, df[column].isna())}: empty {column}")
     if not pd.api.types.is_numeric_dtype(df[column]) or column == "model":
-        df[column] = canonical_texts(df[column]).astype(str)
+        df[column] = canonical_texts(df[column])
         empty = df[column] == ""
         if empty.any():
             raise SchemaError(f"column {column!r}, {_row(df, empty)}: empty {column}")
@@ -148,8 +148,9 @@ def _lists(df: pd.DataFrame, column: str, what: str) -> NumberLists:
 
 
 def _validate_generations(df: pd.DataFrame, excluded: dict[str, int]) -> pd.DataFrame:
-    targets, outputs = canonical_texts(df["target"]), canonical_texts(df["output"])
-    rewritten = count_rewritten(df["target"], targets) + count_rewritten(df["output"], outputs)
+    # object columns of Python str: the metrics iterate them (an Arrow-backed column would box every value again)
+    (targets, rewritten_targets), (outputs, rewritten_outputs) = canonicalise(df["target"]), canonicalise(df["output"])
+    rewritten = rewritten_targets + rewritten_outputs
     if rewritten:
         excluded["answers rewritten to one form (full-width digits, 1948.0 as 1948; kept)"] = rewritten
     df["target"], df["output"] = targets, outputs
@@ -157,11 +158,10 @@ def _validate_generations(df: pd.DataFrame, excluded: dict[str, int]) -> pd.Data
     if missing_target.any():
         excluded["no target"] = int(missing_target.sum())
         df = df[~missing_target].copy()  # a frame of its own (pandas 2 would warn on the assignments below)
-    df["target"] = df["target"].astype(str)
     empty_output = df["output"].isna()
     if empty_output.any():
         excluded["no output (scored as an empty answer, kept)"] = int(empty_output.sum())
-    df["output"] = df["output"].fillna("").astype(str)
+    df["output"] = df["output"].where(df["output"].notna(), "")
     if "prompt" in df.columns:
         printed = printed_in_prompt(df["target"], df["prompt"])
         if printed.any():
