@@ -215,6 +215,15 @@ def _check_file(args: argparse.Namespace, stage: dict[str, str]) -> int:
     if problem is not None:
         print(f"check: --out {out}: {problem}", file=sys.stderr)
         return 2
+    forecast_to = None
+    if getattr(args, "forecast_to", None) is not None:
+        from .checking.forecasting import parse_size
+
+        try:
+            forecast_to = parse_size(args.forecast_to)
+        except ValueError as exc:
+            print(f"check: {exc}", file=sys.stderr)
+            return 2
     with tqdm(total=3, desc="check", unit="step", disable=args.quiet) as bar:
         bar.set_postfix_str("reading")
         if lmeval.is_input(args.file):  # lm-evaluation-harness results: a file, a directory or a glob
@@ -227,7 +236,13 @@ def _check_file(args: argparse.Namespace, stage: dict[str, str]) -> int:
         bar.update()
         stage["now"] = "checking"
         bar.set_postfix_str(f"scoring {len(table):,} rows")
-        result = check(table, chance=args.chance, step=args.step)
+        if forecast_to is None:
+            result = check(table, chance=args.chance, step=args.step)
+        else:
+            from .checking.forecasting import check_and_forecast
+
+            bar.set_postfix_str(f"scoring {len(table):,} rows, forecasting at {forecast_to:.3g}")
+            result = check_and_forecast(table, forecast_to, chance=args.chance, step=args.step)
         if notes:
             result["reading notes"] = notes
             result["summary"] = [*result["summary"][:1], *(f"Read: {n}." for n in notes), *result["summary"][1:]]
@@ -316,6 +331,13 @@ def main(argv: list[str] | None = None) -> int:
     ck.add_argument("--chance", type=float, default=None, help="chance level of every accuracy (else known tasks')")
     ck.add_argument("--step", type=float, default=None, help="checkpoint to analyse (default: the last shared)")
     ck.add_argument("--out", default=None, help="report folder (default: <file>-check beside the file)")
+    ck.add_argument(
+        "--forecast-to",
+        default=None,
+        metavar="SIZE",
+        help="also forecast every metric at SIZE in the scale column (1e9, 1.4b), each forecaster backtested on "
+        "the family first and marked trusted or not (report.json 'forecast')",
+    )
     ck.add_argument("--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
     commands = {"arithmetic": _arithmetic, "vision": _vision, "datasets": _datasets, "check": _check}

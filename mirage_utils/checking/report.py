@@ -196,6 +196,7 @@ def to_html(result: dict[str, Any], source: str = "") -> str:
 {_table_html(result["table"])}
 <h2>Sharpness (both measures, with the window)</h2><pre>{html.escape(to_json(_rounded(result["sharpness"])))}</pre>
 <h2>Mirage test</h2><pre>{html.escape(to_json(_rounded(result["diagnosis"])))}</pre>
+{_forecast_html(result)}
 </body></html>
 """
 
@@ -233,8 +234,18 @@ def _tasks_html(result: dict[str, Any], source: str) -> str:
 <h2>What the data support</h2><ul>{summary}</ul>
 <h2>Every task and metric</h2>{table}
 {"".join(sections)}
+{_forecast_html(result)}
 </body></html>
 """
+
+
+def _forecast_html(result: dict[str, Any]) -> str:
+    """The ``--forecast-to`` section (:mod:`mirage_utils.checking.forecasting`), or nothing without one."""
+    if not result.get("forecast"):
+        return ""
+    from .forecasting import forecast_html
+
+    return forecast_html(result["forecast"])
 
 
 REPORT_FILES = ("report.json", "report.html")
