@@ -8,8 +8,9 @@ never unpacked; every member is checked against the manifest before it is parsed
 names itself.
 
 Sizes are computed from the configs, not taken from the names: GPT-NeoX with untied embeddings has
-``n_layers * (12 d^2 + 13 d) + 2 d`` non-embedding parameters and ``2 * 50,304 * d`` embedding parameters (input and
-output, padded vocabulary). For an accuracy, lm-eval's standard error is the sample one, ``sqrt(p (1 - p) / (n - 1))``,
+``n_layers * (12 d^2 + 13 d) + 2 d`` non-embedding parameters and ``2 * V * d`` embedding parameters (input and
+output), where ``V`` is the vocabulary padded to a multiple of 128 times the model-parallel size (50,304; 50,432 for
+6.9B; 50,688 for 12B). For an accuracy, lm-eval's standard error is the sample one, ``sqrt(p (1 - p) / (n - 1))``,
 so the test-set size is recovered as ``n = p (1 - p) / se^2 + 1``; it must come out integral.
 """
 
@@ -30,7 +31,9 @@ from . import data
 SIZES = ("70m", "160m", "410m", "1b", "1.4b", "2.8b", "6.9b", "12b")
 RUNS = ("standard", "deduped")
 TOKENS_PER_STEP = 2_097_152  # 1,024 sequences x 2,048 tokens (Pythia README); 143,000 steps = 299.9B tokens
-PADDED_VOCAB = 50_304
+PADDED_VOCAB = 50_304  # the 20B tokenizer's 50,277 tokens padded to a multiple of 128 (one model-parallel rank)
+TOKENIZER_VOCAB = 50_277
+VOCAB_MULTIPLE = 128  # GPT-NeoX's make-vocab-size-divisible-by; times the model-parallel size
 # The term-frequency arithmetic study used the v0 deduplicated models, named by an older size convention.
 V0_NAMES = {"125m": "160m", "350m": "410m", "800m": "1b", "1.3b": "1.4b", "2.7b": "2.8b", "6.7b": "6.9b", "13b": "12b"}
 ACCURACY_METRICS = ("acc", "acc_norm")
@@ -43,6 +46,15 @@ def non_embedding_params(n_layers: int, d_model: int) -> int:
     if n_layers < 1 or d_model < 1:
         raise ValueError(f"n_layers and d_model must be positive, got {n_layers}, {d_model}")
     return n_layers * (12 * d_model**2 + 13 * d_model) + 2 * d_model
+
+
+def padded_vocab(model_parallel: int = 1) -> int:
+    """GPT-NeoX pads the vocabulary to a multiple of ``128 * model-parallel size``: 50,304 for one rank, 50,432 for
+    two (6.9B), 50,688 for four (12B)."""
+    if model_parallel < 1:
+        raise ValueError(f"model_parallel must be positive, got {model_parallel}")
+    multiple = VOCAB_MULTIPLE * model_parallel
+    return -(-TOKENIZER_VOCAB // multiple) * multiple
 
 
 def total_params(n_layers: int, d_model: int, vocab: int = PADDED_VOCAB) -> int:
@@ -84,7 +96,7 @@ def config_errata() -> tuple[str, ...]:
 
 @cache
 def model_sizes() -> pd.DataFrame:
-    """One row per size: size (nominal name), n_layers, d_model, params (non-embedding), params_total.
+    """One row per size: size (nominal name), n_layers, d_model, vocab (padded), params (non-embedding), params_total.
 
     Read from ``models/pythia-<size>.yml``; the deduplicated run's config must give the same architecture.
     """
@@ -94,12 +106,19 @@ def model_sizes() -> pd.DataFrame:
         for suffix in ("", "-deduped"):
             key = f"pythia/models/pythia-{size}{suffix}"
             text = data.path(key).read_text(encoding="utf-8")
-            arch.append((_layers(text, key), _config_value(text, "hidden-size", key)))
+            arch.append(
+                (
+                    _layers(text, key),
+                    _config_value(text, "hidden-size", key),
+                    _config_value(text, "model-parallel-size", key),
+                )
+            )
         if arch[0] != arch[1]:
             raise data.DataFileError(f"pythia-{size}: standard and deduped configs differ ({arch[0]} vs {arch[1]})")
-        layers, d = arch[0]
-        rows.append((size, layers, d, non_embedding_params(layers, d), total_params(layers, d)))
-    return pd.DataFrame(rows, columns=["size", "n_layers", "d_model", "params", "params_total"])
+        layers, d, parallel = arch[0]
+        vocab = padded_vocab(parallel)
+        rows.append((size, layers, d, vocab, non_embedding_params(layers, d), total_params(layers, d, vocab)))
+    return pd.DataFrame(rows, columns=["size", "n_layers", "d_model", "vocab", "params", "params_total"])
 
 
 @cache

@@ -28,6 +28,9 @@ def test_model_sizes_from_configs() -> None:
     # The 12B deduped config contradicts itself (num-layers 40, attention config 36): reported, not hidden.
     assert pythia.config_errata() == ("pythia-12b-deduped.yml: num-layers 40, attention config 36 (used)",)
     assert sizes.loc["12b", "n_layers"] == 36
+    # Vocabulary padded per model-parallel rank (GPT-NeoX): Hugging Face's configs say 50,432 and 50,688.
+    assert sizes["vocab"].to_dict() == {s: 50_304 for s in pythia.SIZES} | {"6.9b": 50_432, "12b": 50_688}
+    assert sizes.loc["12b", "params_total"] == 11_846_072_320
 
 
 def test_evals_table() -> None:
