@@ -246,7 +246,9 @@ def pythia_evals() -> pd.DataFrame:
     (non-embedding) and params_total (from the configs), step, tokens, shots (0: 27 checkpoints x 87 tasks; 5: 15
     checkpoints x 65 tasks), task, metric (``acc``, ``acc_norm``, ``ppl`` for LAMBADA's final-word perplexity, lower
     is better), value, stderr, n (test-set size, recovered from the accuracies' standard errors), suite (``v1``).
-    The standard 1B model is the repository's ``pythia-1b-bf16`` folder. Returns a copy.
+    The standard 1B model is the repository's ``pythia-1b-bf16`` folder. The two 2.8B runs report identical values at
+    every step up to 1,000 and on most values to step 43,000 (PROVENANCE.md): treat them as one replicate there
+    (``real_families.coincident_sizes`` finds such sizes). Returns a copy.
     """
     return _evals().copy()
 
