@@ -72,7 +72,7 @@ def per_example(v: Validated) -> pd.DataFrame:
     keys = ["model", v.scale, *(["seed"] if "seed" in df.columns else []), "example_id"]
     out = df[keys].copy()
     if v.layout == "generations":
-        target, output = df["target"].str.strip(), df["output"].str.strip()
+        target, output = df["target"], df["output"]  # stripped by validate() (normalise.canonical_text)
         out["exact_match"] = (target.to_numpy() == output.to_numpy()).astype(float)
         out["token_edit_distance"] = metrics.token_edit_distances(list(target), list(output)).astype(float)
         if "token_logprobs" in df.columns:

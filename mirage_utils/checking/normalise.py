@@ -278,7 +278,7 @@ class NumberLists:
         return out
 
     def mean(self) -> NDArray[np.float64]:
-        with np.errstate(invalid="ignore", divide="ignore"):
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
             return self.reduce(np.add, np.nan) / self.lengths
 
     def to_lists(self) -> list[list[float]]:

@@ -154,19 +154,21 @@ def _validate_generations(df: pd.DataFrame, excluded: dict[str, int]) -> pd.Data
     if rewritten:
         excluded["answers rewritten to one form (full-width digits, 1948.0 as 1948; kept)"] = rewritten
     df["target"], df["output"] = targets, outputs
-    missing_target = df["target"].isna() | (df["target"].astype(str).str.len() == 0)
+    missing_target = (df["target"].isna() | (df["target"] == "")).to_numpy(dtype=bool)
     if missing_target.any():
         excluded["no target"] = int(missing_target.sum())
-        df = df[~missing_target].copy()  # a frame of its own (pandas 2 would warn on the assignments below)
-    empty_output = df["output"].isna()
+    empty_output = df["output"].isna() & ~missing_target
     if empty_output.any():
         excluded["no output (scored as an empty answer, kept)"] = int(empty_output.sum())
     df["output"] = df["output"].where(df["output"].notna(), "")
+    drop = missing_target
     if "prompt" in df.columns:
-        printed = printed_in_prompt(df["target"], df["prompt"])
+        printed = printed_in_prompt(df["target"], df["prompt"]) & ~missing_target
         if printed.any():
             excluded["answer printed in the prompt (a copy would score)"] = int(printed.sum())
-            df = df[~printed]
+            drop = drop | printed
+    if drop.any():
+        df = df[~drop].copy()  # one filter for every exclusion; a frame of its own (pandas 2 warns otherwise)
     if "token_probability" in df.columns:
         p = pd.to_numeric(df["token_probability"], errors="coerce")
         bad = p.isna() | (p < 0) | (p > 1)
