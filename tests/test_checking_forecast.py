@@ -212,6 +212,16 @@ def test_a_failing_forecaster_is_marked_failed(monkeypatch: pytest.MonkeyPatch) 
     assert row(e, "per-token route (token probability)")["status"] == "trusted"
 
 
+def test_a_flat_curve_is_forecast_flat_but_not_trusted() -> None:
+    """Every answer wrong at every size: each forecaster backtests without error, yet a flat record cannot tell a
+    flat future from a jump still to come, so nothing is trusted."""
+    frame = math_generations(SIZES[:-1], n=60, p_of=lambda s: 0.0)
+    e = entry(cf.check_and_forecast(frame, 1e13), "exact_match")
+    line = row(e, "direct linear")
+    assert line["median abs error"] == 0 and line["forecast"] == pytest.approx(0.0)
+    assert not e["trusted"] and "cannot be told from a missed jump" in line["why not trusted"]
+
+
 def test_forecast_outside_the_possible_range_is_not_trusted() -> None:
     e = entry(cf.check_and_forecast(math_generations(SIZES[:-1], n=60), 1e16), "exact_match")
     line = row(e, "direct linear")
@@ -264,12 +274,9 @@ def test_aggregates_with_seeds_forecast_each_metric_and_accuracy_through_perplex
     for seed in (0, 1, 2):
         for size in SIZES:
             ce = (size / 1e6) ** -0.15 * np.exp(gen.normal(0, 0.01))
-            rows += [
-                {"model": f"m{size:.0e}", "params": size, "seed": seed, "metric": "acc", "value": 1 / (1 + np.exp(12 * (ce - 0.3))),
-                 "n": 1000},
-                {"model": f"m{size:.0e}", "params": size, "seed": seed, "metric": "ppl", "value": np.exp(ce),
-                 "n": 1000},
-            ]  # fmt: skip
+            key = {"model": f"m{size:.0e}", "params": size, "seed": seed, "n": 1000}
+            acc = 1 / (1 + np.exp(12 * (ce - 0.3)))  # a sigmoid of the cross-entropy, as the loss axis assumes
+            rows += [{**key, "metric": "acc", "value": acc}, {**key, "metric": "ppl", "value": np.exp(ce)}]
     result = cf.check_and_forecast(pd.DataFrame(rows), 1e13)
     acc, ppl = entry(result, "acc"), entry(result, "ppl")
     assert {r["forecaster"] for r in acc["forecasters"]} == {

@@ -27,13 +27,15 @@ Forecasters by layout (each only where its columns exist):
 :data:`MIN_BACKTEST_SIZES` sizes) and (1) the median error of its held-out forecasts, over every cutoff and larger
 size, is at most :data:`MAX_MEDIAN_SCALED_ERROR` of the range the metric spans across the family (on a log scale for
 perplexity-like metrics), (2) the median over cutoffs of the error of its farthest forecast (the largest size) is at
-most :data:`MAX_FARTHEST_SCALED_ERROR` of that range, and (3) its interval, widened by each held-out point's own
+most :data:`MAX_FARTHEST_SCALED_ERROR` of that range, (3) its interval, widened by each held-out point's own
 measurement error (the standard error over seeds or runs, else over examples, else the stated one), covers at least
 :data:`MIN_COVERAGE` of the held-out points (nominal: the confidence level). A fit's interval alone cannot cover a
 point measured on finitely many examples, so (3) asks only for the widened interval; the fit interval's own coverage
-is reported beside it. A forecaster that raises is marked failed with its message, never a traceback. With fewer
-than four sizes there is no backtest: the forecasts are given, marked untrusted. The headline forecast of a metric is
-its trusted forecaster with the smallest median error, or none.
+is reported beside it; (4) the metric moves across the family by more than :data:`MIN_MOVEMENT` times its 95%
+measurement error (a flat curve is forecast flat without error, which says nothing about a jump still to come); and
+(5) its forecast at the size lies within the metric's possible range. A forecaster that raises is marked failed
+with its message, never a traceback. With fewer than four sizes there is no backtest: the forecasts are given, marked
+untrusted. The headline forecast of a metric is its trusted forecaster with the smallest median error, or none.
 
 Honest scope: a trusted forecaster has forecast *this family's* larger sizes from its smaller ones; a ``SIZE``
 further beyond the largest size than any backtest reached (the notes say when) extrapolates that record too.
@@ -78,6 +80,7 @@ FloatArray = NDArray[np.float64]
 MAX_MEDIAN_SCALED_ERROR = 0.10  # of the range the metric spans across the family's sizes
 MAX_FARTHEST_SCALED_ERROR = 0.20
 MIN_COVERAGE = 0.5  # of held-out points inside the interval widened by their own measurement error
+MIN_MOVEMENT = 2.0  # the metric's range across the family, in units of its 95% measurement error (median over sizes)
 MIN_BACKTEST_SIZES = fc.MIN_SIZES + 1  # >= 3 sizes to fit and >= 1 to forecast
 MAX_FIGURES = 48  # figures in report.html (every number is in report.json)
 GRID_POINTS = 80
@@ -86,14 +89,16 @@ RULE = (
     f"it): the median error of its forecasts of the larger sizes is at most {MAX_MEDIAN_SCALED_ERROR:.0%} of the "
     f"range the metric spans across the family (log scale for perplexity-like metrics), the median error of its "
     f"farthest forecasts (the largest size) at most {MAX_FARTHEST_SCALED_ERROR:.0%}, and its interval widened by "
-    f"each held-out point's own measurement error covers at least {MIN_COVERAGE:.0%} of them; and its forecast at "
-    f"the size lies within the metric's possible range (a rate in [0, 1], an edit distance >= 0); needs at least "
-    f"{MIN_BACKTEST_SIZES} sizes"
+    f"each held-out point's own measurement error covers at least {MIN_COVERAGE:.0%} of them; the metric moves "
+    f"across the family by more than {MIN_MOVEMENT:g} times its 95% measurement error (else a backtest cannot tell a "
+    f"flat forecast from a jump still to come); and its forecast at the size lies within the metric's possible "
+    f"range (a rate in [0, 1], an edit distance >= 0); needs at least {MIN_BACKTEST_SIZES} sizes"
 )
 RULE_SHORT = (
     f"trusted = backtest median error <= {MAX_MEDIAN_SCALED_ERROR:.0%} of the metric's range across the family, "
     f"farthest forecasts' median error <= {MAX_FARTHEST_SCALED_ERROR:.0%}, interval with measurement error covering "
-    f">= {MIN_COVERAGE:.0%} of held-out points, forecast within the metric's possible range; "
+    f">= {MIN_COVERAGE:.0%} of held-out points, the metric moving beyond its measurement error, forecast within "
+    f"the metric's possible range; "
     f">= {MIN_BACKTEST_SIZES} sizes"
 )
 _SIZE = re.compile(r"^([0-9][0-9_,]*(?:\.[0-9]*)?(?:e[+-]?[0-9]+)?|\.[0-9]+(?:e[+-]?[0-9]+)?)([kmbt]?)$", re.IGNORECASE)
@@ -394,8 +399,11 @@ def _replicate_words(family: pd.DataFrame) -> str:
     return "one replicate" if k == 1 else f"{k} replicates (seeds or runs)"
 
 
-def _aggregate_plans(v: Validated, task: str | None, chance: float | None) -> list[Plan]:
-    """Plans for one task of an aggregate table (or the whole table without a task column)."""
+def _aggregate_plans(
+    v: Validated, task: str | None, chance: float | None, notes: list[str] | None = None
+) -> list[Plan]:
+    """Plans for one task of an aggregate table (or the whole table without a task column); a metric that cannot
+    be made into a family is left out with a note in ``notes``."""
     from .aggregates import CHANCE_METRICS, _higher, _is_discrete, chance_for, is_log_scale
 
     df = v.frame
@@ -451,8 +459,12 @@ def _aggregate_plans(v: Validated, task: str | None, chance: float | None) -> li
                     fs.append(axis)
                     what = f"log {loss_metric}" if lossy else loss_metric
                     routes[axis.name] = f"{what} as a power law in size, {metric} a sigmoid of it"
-        sub = wide[[*keys, *cols]].dropna()
-        family = fc.family_frame(sub, v.scale, cols, rep)
+        try:
+            family = fc.family_frame(wide[[*keys, *cols]].dropna(), v.scale, cols, rep)
+        except ValueError as exc:
+            if notes is not None:
+                notes.append(f"{task + ': ' if task else ''}{metric} not forecast: {' '.join(str(exc).split())}")
+            continue
         se = _aggregate_se(df, v.scale, rep, metric, log, rate)
         label = f"{metric} (lower is better)" if not higher else metric
         plans.append(
@@ -579,6 +591,13 @@ def _backtest_stats(plan: Plan, f: fc.Forecaster, confidence: float) -> dict[str
         reasons.append(
             f"interval with measurement error covers {0 if cov is None else cov:.0%} of held-out points "
             f"(< {MIN_COVERAGE:.0%})"
+        )
+    noise = MIN_MOVEMENT * z * float(np.median(plan.se.to_numpy(float))) if len(plan.se) else 0.0
+    stats_["range"] = _num(span)
+    if not span > noise:
+        reasons.append(
+            f"the metric moves by {span:.3g} across the family, not more than {MIN_MOVEMENT:g} times its 95% "
+            f"measurement error ({noise:.3g}): a flat forecast cannot be told from a missed jump"
         )
     stats_["trusted"] = not reasons
     stats_["why not trusted"] = "; ".join(reasons) or None
@@ -709,7 +728,7 @@ def _entry_line(entry: dict[str, Any], size: float) -> str:
     values = [r["forecast"] for r in ok]
     closest = (
         f"closest: {best_tried['forecaster']}, median error {_fmt(best_tried.get('median abs error'))} = "
-        f"{best_tried['median scaled error']:.0%} of the range"
+        f"{best_tried['median scaled error']:.0%} of the range, not trusted: {best_tried.get('why not trusted')}"
         if best_tried.get("median scaled error") is not None
         else f"e.g. {best_tried['forecaster']}: {best_tried.get('why not trusted')}"
     )
@@ -795,13 +814,16 @@ def _aggregate_table_plans(
     from .aggregates import _prepare, _section_name
 
     df, _, _ = _prepare(frame, step)
-    if "task" not in df.columns:
-        v = validate(df)
-        return _aggregate_plans(v, None, chance), v.scale, []
-    keys = ["task"] + (["shots"] if "shots" in df.columns and df["shots"].nunique(dropna=False) > 1 else [])
-    df = df.assign(shots=df["shots"].fillna(-1)) if "shots" in keys else df
     plans: list[Plan] = []
     notes: list[str] = []
+    if "task" not in df.columns:
+        v = validate(df)
+        plans = _aggregate_plans(v, None, chance, notes)
+        if not plans:
+            raise SchemaError(f"no metric could be forecast: {'; '.join(notes)}")
+        return plans, v.scale, notes
+    keys = ["task"] + (["shots"] if "shots" in df.columns and df["shots"].nunique(dropna=False) > 1 else [])
+    df = df.assign(shots=df["shots"].fillna(-1)) if "shots" in keys else df
     scale = "params"
     for key, sub in df.groupby(keys, sort=True):
         key = key if isinstance(key, tuple) else (key,)
@@ -809,7 +831,7 @@ def _aggregate_table_plans(
         sub = sub.drop(columns=[c for c in ("task", "shots", "file") if c in sub.columns])
         try:
             v = validate(sub.reset_index(drop=True))
-            plans += _aggregate_plans(v, name if len(keys) > 1 else str(key[0]), chance)
+            plans += _aggregate_plans(v, name if len(keys) > 1 else str(key[0]), chance, notes)
             scale = v.scale
         except (ValueError, SchemaError) as exc:
             notes.append(f"task {name} not forecast: {' '.join(str(exc).split())}")
@@ -863,8 +885,11 @@ def figure_png(entry: dict[str, Any], section: dict[str, Any], dpi: int = 90) ->
     size = float(section["size"])
     rc: Any = {"font.size": 9, "axes.titlesize": 10, "axes.labelsize": 9, "xtick.labelsize": 9, "ytick.labelsize": 9}
     with plt.rc_context(rc):
-        fig, ax = plt.subplots(figsize=(7.2, 5.0))
-        fig.subplots_adjust(left=0.11, right=0.97, top=0.93, bottom=0.38)  # fixed: constrained layout is slow
+        entries = len(entry["forecasters"]) + 2 + (entry.get("chance") is not None)
+        height = 3.6 + 0.19 * entries  # the legend below, one entry a line (labels are long)
+        fig, ax = plt.subplots(figsize=(7.2, height))
+        # a fixed layout: constrained layout costs most of a figure's time
+        fig.subplots_adjust(left=0.11, right=0.97, top=1 - 0.3 / height, bottom=(0.19 * entries + 0.75) / height)
         obs = entry["observed"]
         for ys in obs["replicates"].values():
             ax.plot(obs["x"], ys, "o", ms=3, color="0.6", alpha=0.6)
@@ -903,7 +928,13 @@ def figure_png(entry: dict[str, Any], section: dict[str, Any], dpi: int = 90) ->
         title = (f"{entry['task']}: " if entry["task"] else "") + entry["label"]
         ax.set(xlabel=f"{section['scale']} (log scale)", ylabel=entry["metric"].replace("_", " "))
         ax.set_title(title if len(title) < 90 else title[:87] + "...")
-        ax.legend(fontsize=9, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, frameon=False)
+        ax.legend(
+            fontsize=9,
+            loc="upper left",
+            bbox_to_anchor=(0.0, -0.55 / (height * (1 - 0.19 * entries / height))),
+            ncol=1,
+            frameon=False,
+        )
         _no_math(fig)
         buffer = io.BytesIO()
         fig.savefig(buffer, format="png", dpi=dpi)
