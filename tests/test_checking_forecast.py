@@ -366,3 +366,15 @@ def test_cli_without_forecast_to_has_no_section(tmp_path: Path) -> None:
     math_generations(SIZES[:5], n=10).to_csv(table, index=False)
     assert main(["check", str(table), "--out", str(tmp_path / "r"), "--quiet"]) == 0
     assert "forecast" not in json.loads((tmp_path / "r" / "report.json").read_text())
+
+
+def test_reader_text_with_dollars_is_drawn_as_written() -> None:
+    """Task and metric names are the reader's text, never mathtext: an unpaired '$' must not break the figure."""
+    rows = [
+        {"model": f"m{s:.0e}", "params": s, "task": "$x$ task", "metric": m, "value": v, "n": 100}
+        for s in SIZES
+        for m, v in (("acc", 0.2 + 0.05 * np.log10(s / 1e7)), ("score$\\nope$", np.log10(s)))
+    ]
+    result = cf.check_and_forecast(pd.DataFrame(rows), 1e13)
+    page = to_html(result, "odd$name.csv")
+    assert page.count('alt="$x$ task: acc: observed points') == 1 and "score$\\nope$" in page
