@@ -327,7 +327,8 @@ def test_lm_eval_results_forecast_each_task_with_runs_as_replicates(pythia_dir: 
         ("piqa", "acc"),
     }
     lam = entry(result, "acc", "lambada_openai")
-    assert lam["sizes"] == 8 and lam["replicates"].startswith("2 replicates") and lam["chance"] is None
+    assert lam["sizes"] == 8 and lam["replicates"] == "2 replicates (runs)" and lam["chance"] is None
+    assert "run t interval (2 runs, 95%)" in lam["forecasters"][0]["interval"]
     assert "log ppl as the loss axis" in {r["forecaster"] for r in lam["forecasters"]}
     assert entry(result, "acc", "piqa")["chance"] == 0.5
     assert len(section["metrics"][0]["forecasters"][0]["cutoffs"]) == 5  # 410m to 6.9b

@@ -147,6 +147,7 @@ class Plan:
     task: str | None = None
     replicates: str = "one replicate"
     bounds: tuple[float, float] = (-math.inf, math.inf)
+    unit: str = "seed"  # what a replicate is: "seed", or "run" (training runs of lm-eval results)
     notes: list[str] = field(default_factory=list)
 
 
@@ -394,9 +395,9 @@ def _choice_plans(v: Validated) -> list[Plan]:
     return plans
 
 
-def _replicate_words(family: pd.DataFrame) -> str:
+def _replicate_words(family: pd.DataFrame, unit: str = "seed") -> str:
     k = int(family[fc.REPLICATE].nunique())
-    return "one replicate" if k == 1 else f"{k} replicates (seeds or runs)"
+    return "one replicate" if k == 1 else f"{k} replicates ({unit}s)"
 
 
 def _aggregate_plans(
@@ -648,7 +649,12 @@ def run_plan(plan: Plan, size: float, confidence: float = 0.95) -> dict[str, Any
         try:
             fitted = f.fit(fam)
             mean, lower, upper = f.predict(fitted, np.array([size]))
-            row.update(forecast=_num(mean[0]), lower=_num(lower[0]), upper=_num(upper[0]), interval=fitted.interval)
+            interval = fitted.interval
+            if plan.unit != "seed":
+                interval = interval.replace("seed t interval", f"{plan.unit} t interval").replace(
+                    " seeds,", f" {plan.unit}s,"
+                )
+            row.update(forecast=_num(mean[0]), lower=_num(lower[0]), upper=_num(upper[0]), interval=interval)
             entry["curves"][f.name] = [_num(y) for y in f.predict(fitted, grid)[0]]
         except Exception as exc:  # a forecaster's failure is reported, never raised
             row["error"] = _one_line(exc)
@@ -813,12 +819,12 @@ def _aggregate_table_plans(
 ) -> tuple[list[Plan], str, list[str]]:
     from .aggregates import _prepare, _section_name
 
-    df, _, _ = _prepare(frame, step)
+    df, unit, _ = _prepare(frame, step)
     plans: list[Plan] = []
     notes: list[str] = []
     if "task" not in df.columns:
         v = validate(df)
-        plans = _aggregate_plans(v, None, chance, notes)
+        plans = _as_unit(_aggregate_plans(v, None, chance, notes), unit)
         if not plans:
             raise SchemaError(f"no metric could be forecast: {'; '.join(notes)}")
         return plans, v.scale, notes
@@ -837,7 +843,15 @@ def _aggregate_table_plans(
             notes.append(f"task {name} not forecast: {' '.join(str(exc).split())}")
     if not plans:
         raise SchemaError(f"no task could be forecast; e.g. {notes[0] if notes else 'no tasks'}")
-    return plans, scale, notes
+    return _as_unit(plans, unit), scale, notes
+
+
+def _as_unit(plans: list[Plan], unit: str | None) -> list[Plan]:
+    """Name the replicates as the table does (an aggregate table's ``run`` column is validated as ``seed``)."""
+    for plan in plans:
+        plan.unit = unit or "seed"
+        plan.replicates = _replicate_words(plan.family, plan.unit)
+    return plans
 
 
 def check_and_forecast(
