@@ -333,6 +333,11 @@ def test_lm_eval_results_forecast_each_task_with_runs_as_replicates(pythia_dir: 
     assert entry(result, "acc", "piqa")["chance"] == 0.5
     assert len(section["metrics"][0]["forecasters"][0]["cutoffs"]) == 5  # 410m to 6.9b
     assert any(line.startswith("Forecast, lambada_openai: acc at 7e+10") for line in result["summary"])
+    # A rate's interval never reaches past its possible range, even where a fit's spread would (PIQA's line at 70b).
+    for e in section["metrics"]:
+        if e["metric"] == "acc":
+            for r in e["forecasters"]:
+                assert r.get("lower") is None or 0.0 <= r["lower"] <= r["upper"] <= 1.0, (e["task"], r["forecaster"])
 
 
 # --- the command line, in process ---------------------------------------------------------------------------------
