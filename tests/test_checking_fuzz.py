@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from mirage_utils.__main__ import main
@@ -47,7 +47,7 @@ ODD_VALUES = (
 # a fixed, fast draw in the test run; MIRAGE_FUZZ_EXAMPLES=500 explores new random inputs (minutes)
 EXPLORE = int(os.environ.get("MIRAGE_FUZZ_EXAMPLES", "0"))
 SETTINGS = settings(
-    max_examples=EXPLORE or 25, deadline=None, suppress_health_check=list(HealthCheck), derandomize=not EXPLORE
+    max_examples=EXPLORE or 40, deadline=None, suppress_health_check=list(HealthCheck), derandomize=not EXPLORE
 )
 
 
@@ -72,7 +72,19 @@ def layout_frame(layout: str, models: int, examples: int) -> pd.DataFrame:
 @st.composite
 def damaged_tables(draw: st.DrawFn) -> pd.DataFrame:
     layout = draw(st.sampled_from(["generations", "multiple_choice", "aggregates"]))
-    frame = layout_frame(layout, draw(st.integers(1, 4)), draw(st.integers(1, 4))).astype(object)
+    frame = layout_frame(layout, draw(st.integers(1, 4)), draw(st.integers(1, 4)))
+    for extra in draw(st.sets(st.sampled_from(["seed", "run", "task", "stderr", "step", "shots", "flops"]))):
+        # optional columns: replicates, several tasks or checkpoints, a stated error, a second scale
+        if extra == "flops":
+            frame["flops"] = frame["params"] * 6e3
+        elif extra == "stderr":
+            frame["stderr"] = 0.01
+        else:
+            frame = pd.concat(
+                [frame.assign(**{extra: label}) for label in (["a", "b"] if extra in ("run", "task") else [0, 1])],
+                ignore_index=True,
+            )
+    frame = frame.astype(object)
     for _ in range(draw(st.integers(0, 4))):
         action = draw(st.sampled_from(["drop", "rename", "cell", "column", "duplicate", "shuffle"]))
         columns = list(frame.columns)
@@ -136,6 +148,7 @@ def run_cli(path: Path, out: Path) -> tuple[int, str]:
 
 
 def assert_clean(code: int, err: str, out: Path) -> None:
+    event(f"exit {code}: {err.split(': ', 2)[-1][:40] if code else 'report'}")  # --hypothesis-show-statistics
     assert "Traceback" not in err, err
     if code == 0:
         assert (out / "report.json").is_file() and (out / "report.html").is_file()
