@@ -198,7 +198,8 @@ def _check(args: argparse.Namespace) -> int:
         except Exception:  # the message matters more than this remark
             earlier = False
         kept = " (the report already there is from an earlier run)" if earlier else ""
-        print(f"check: {args.file}: {one_line(exc, stage['now'])}{kept}", file=sys.stderr)
+        message = one_line(exc, stage["now"]).removeprefix(f"{args.file}: ")  # messages that name the file already
+        print(f"check: {args.file}: {message}{kept}", file=sys.stderr)
         return 2
 
 

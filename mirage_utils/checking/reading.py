@@ -289,9 +289,9 @@ def read_table(path: str | Path) -> pd.DataFrame:
     do, never another exception for a file's contents."""
     path = Path(path)
     if path.is_dir():
-        raise SchemaError(f"{path} is a folder; give one results file (CSV, Parquet or JSON Lines)")
+        raise SchemaError("a folder; give one results file (CSV, Parquet or JSON Lines)")
     if not path.is_file():
-        raise SchemaError(f"{path}: no such file")
+        raise SchemaError("no such file; check the path")
     try:
         data = path.read_bytes()
     except OSError as exc:
