@@ -106,6 +106,8 @@ def test_infinite_aggregate_value_is_rejected(tmp_path, capsys):
     )
     with pytest.raises(SchemaError, match="'value', row 2.*not a finite number"):
         validate(agg)
+    agg.to_csv(tmp_path / "agg.csv", index=False)
+    fails(tmp_path / "agg.csv", tmp_path, capsys, "not a finite number", "line 4")
 
 
 def test_one_model_is_rejected_in_validation(tmp_path, capsys):
