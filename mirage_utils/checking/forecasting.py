@@ -679,9 +679,10 @@ def run_plan(plan: Plan, size: float, confidence: float = 0.95) -> dict[str, Any
             outside = f"its forecast {row['forecast']:.3g} lies outside the metric's possible range [{low:g}, {high:g}]"
             row["why not trusted"] = "; ".join(x for x in (row.get("why not trusted"), outside) if x)
             row["trusted"] = False
-        for end in ("lower", "upper"):  # an interval end beyond what the metric can take (a rate above 1) is clipped
-            if row.get(end) is not None:
-                row[end] = float(min(max(row[end], low), high))
+        if low - 1e-9 <= row["forecast"] <= high + 1e-9:  # an in-range forecast's interval stops at the range
+            for end in ("lower", "upper"):
+                if row.get(end) is not None:
+                    row[end] = float(min(max(row[end], low), high))
         row["status"] = "trusted" if row["trusted"] else "not trusted"
         entry["forecasters"].append(row)
     trusted = [r for r in entry["forecasters"] if r["status"] == "trusted"]
