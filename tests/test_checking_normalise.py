@@ -154,6 +154,28 @@ def test_number_lists_parse_every_written_form(rows, form):
     assert np.allclose(parsed.mean(), [np.mean(r) for r in rows], equal_nan=True)
 
 
+@pytest.mark.parametrize(
+    ("text", "numbers"),
+    [
+        ("[-inf, -inf, 0.0, -1.5e182, -inf]", [-np.inf, -np.inf, 0.0, -1.5e182, -np.inf]),
+        ("[-Infinity, 0.0]", [-np.inf, 0.0]),  # json.dumps writes -inf so
+        ("-inf -0.5", [-np.inf, -0.5]),
+    ],
+)
+def test_number_lists_read_infinite_log_probabilities(text, numbers):
+    """An option the model gives zero probability has log-probability -inf: a legitimate value, read as one."""
+    parsed = number_lists(pd.Series([text, "[-0.1]"], dtype=object))
+    assert parsed is not None and parsed.to_lists() == [numbers, [-0.1]]
+
+
+def test_decomposed_letters_are_one_answer():
+    """U+00C0 and "A" + U+0300 are one answer: pyarrow < 26 (Python 3.10's newest) decomposes both in NFKC, so the
+    column rule must equal Python's NFKC, the one-value rule."""
+    column = pd.Series(["\u00c0", "A\u0300", " A\u0300 ", "caf\u0065\u0301"], dtype=object)
+    assert canonical_texts(column).tolist() == ["\u00c0", "\u00c0", "\u00c0", "caf\u00e9"]
+    assert canonical_texts(column).tolist() == [canonical_text(v) for v in column]
+
+
 @pytest.mark.parametrize("bad", ["[-1, oops]", "[[-1]]", "[-1] 2", None])
 def test_number_lists_refuse_what_they_cannot_read(bad):
     assert number_lists(pd.Series(["[-1]", bad], dtype=object)) is None
