@@ -11,7 +11,12 @@ Rules (each returns a verdict word: holds, fails, cannot tell from these data):
   where it does, within ``tolerance`` decades (default 0.3, a factor of 2 in size);
 * :func:`closer_verdict`: one forecaster's held-out predictions are closer than another's on most pairs;
 * :func:`chain_verdict`: along Schaeffer et al. 2024's chain, accuracy is forecast worse than log p(correct);
-* :func:`majority_verdict`: one word from several (Ruan et al.'s per-task verdicts).
+* :func:`majority_verdict`: one word from several (Ruan et al.'s per-task verdicts);
+* :func:`unanimous_verdict`: one word from several settings (cutoffs, forecasters) that must all agree;
+* :func:`chain_steps_verdict`: the error grows at *every* step of the chain, in every option set;
+* :func:`heldout_verdict`: a backtest with too few held-out sizes cannot tell.
+
+Reader names: :data:`NAMES` maps each forecaster's table name to the one name the chapter uses for it (:func:`named`).
 
 Levels: the *onset* is exact match reaching 10% of the way from chance to 1 (:data:`ONSET_SHARE`), the *half-way
 point* 50% (:data:`HALF_SHARE`).
@@ -23,20 +28,30 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from numpy.typing import ArrayLike
+from numpy.typing import ArrayLike, NDArray
 
 from . import forecast as fc
 from .arithmetic.legs import CANNOT_TELL, FAILS, HOLDS
-from .real_families import FINAL_STEP, MMLU_CHANCE, lambada_table, mmlu_subjects
+from .real_families import FINAL_STEP, MMLU_CHANCE, first_size, lambada_table, mmlu_subjects, mmlu_summary
 
 ONSET_SHARE = 0.1
 HALF_SHARE = 0.5
 TOLERANCE_DECADES = 0.3  # a factor of 2 in size
+FloatArray = NDArray[np.float64]
 ROUTE = "per-token route (token probability)"
 CE_ROUTE = "per-token route (cross-entropy)"
 LOSS_AXIS = "loss axis (sigmoid)"
 DIRECT_SIGMOID = "direct sigmoid"
 DIRECT_LINEAR = "direct linear"
+POWER_LAW = "power law"
+NAMES = {
+    DIRECT_LINEAR: "direct line",
+    DIRECT_SIGMOID: "direct sigmoid",
+    ROUTE: "per-digit route",
+    CE_ROUTE: "cross-entropy route",
+    LOSS_AXIS: "loss axis",
+    POWER_LAW: "power law",
+}  # one reader name per forecaster, used in every figure and table of Chapter 9
 
 
 def _require(frame: pd.DataFrame, columns: Sequence[str], name: str) -> None:
@@ -51,7 +66,7 @@ def _require(frame: pd.DataFrame, columns: Sequence[str], name: str) -> None:
 
 
 def _curve_keys(frame: pd.DataFrame) -> list[str]:
-    return [c for c in ("task", "target_length", "option_set") if c in frame.columns]
+    return [c for c in ("task", "target_length", "option_set", "operation", "shots") if c in frame.columns]
 
 
 def ahead_of_crossing(
@@ -205,6 +220,79 @@ def majority_verdict(words: Sequence[str]) -> str:
     return CANNOT_TELL
 
 
+def unanimous_verdict(words: Sequence[str]) -> str:
+    """One word from several settings of one test (cutoffs, forecasters): holds when every one holds, fails when
+    every one fails, cannot tell otherwise (the result depends on the setting)."""
+    bad = sorted(set(words) - {HOLDS, FAILS, CANNOT_TELL})
+    if bad or not words:
+        raise ValueError(f"need a non-empty list of verdict words, got unknown {bad}" if bad else "no verdicts given")
+    if all(w == HOLDS for w in words):
+        return HOLDS
+    return FAILS if all(w == FAILS for w in words) else CANNOT_TELL
+
+
+def chain_steps(summary: pd.DataFrame, task: str) -> pd.DataFrame:
+    """Per option set of ``task`` (from ``summarise(chain, by=("task", "option_set", "metric"))``): the median
+    scaled error of each link in chain order, and for each of the three steps whether the error grows
+    (``grows: <link>``, True when the later link's error is larger)."""
+    _require(summary, ["task", "option_set", "metric", "median_scaled_error"], "summary")
+    rows = summary[summary["task"] == task]
+    if rows.empty:
+        raise ValueError(f"no chain rows for task {task!r}")
+    wide = rows.pivot_table(index="option_set", columns="metric", values="median_scaled_error")
+    missing = [m for m in fc.CHAIN if m not in wide.columns]
+    if missing:
+        raise ValueError(f"summary lacks chain links {missing}")
+    out = wide[list(fc.CHAIN)].rename_axis(columns=None)
+    for before, after in zip(fc.CHAIN, fc.CHAIN[1:]):
+        out[f"grows: {after}"] = out[after] > out[before]
+    return out
+
+
+def chain_steps_verdict(summary: pd.DataFrame, task: str) -> str:
+    """Schaeffer et al. 2024 read step by step: the forecast error grows at every step of the chain (log p(correct)
+    -> p(correct) -> p among options -> accuracy). Holds when it grows at every step in every option set of
+    ``task``; fails when every option set has a step where it falls; cannot tell when option sets disagree."""
+    steps = chain_steps(summary, task)
+    monotone = steps[[c for c in steps.columns if str(c).startswith("grows: ")]].all(axis=1)
+    return HOLDS if bool(monotone.all()) else FAILS if not bool(monotone.any()) else CANNOT_TELL
+
+
+def heldout_verdict(predictions: pd.DataFrame, min_sizes: int = 2) -> str:
+    """Do the forecasts cover what they predict? Cannot tell when fewer than ``min_sizes`` distinct sizes are held
+    out (one held-out model is one test, whatever its error); else holds when every interval covers the observed
+    value, fails when none does, cannot tell otherwise."""
+    _require(predictions, ["x", "covered"], "predictions")
+    if min_sizes < 1:
+        raise ValueError(f"min_sizes must be >= 1, got {min_sizes}")
+    if predictions.empty:
+        raise ValueError("predictions is empty")
+    if predictions["x"].nunique() < min_sizes:
+        return CANNOT_TELL
+    covered = predictions["covered"].astype(bool)
+    return HOLDS if bool(covered.all()) else FAILS if not bool(covered.any()) else CANNOT_TELL
+
+
+def named(frame: pd.DataFrame, column: str = "forecaster") -> pd.DataFrame:
+    """A copy of ``frame`` with each forecaster's table name in ``column`` replaced by its reader name
+    (:data:`NAMES`); names it does not know stay as they are."""
+    _require(frame, [column], "frame")
+    out = frame.copy()
+    out[column] = out[column].map(lambda n: NAMES.get(str(n), n))
+    return out
+
+
+def size_label(x: float) -> str:
+    """A parameter count as a short label: 25472 -> "25K", 1.2086e9 -> "1.2B", 3.0e8 -> "302M"."""
+    if not (np.isfinite(x) and x > 0):
+        raise ValueError(f"size must be a positive finite number, got {x}")
+    for unit, scale in (("T", 1e12), ("B", 1e9), ("M", 1e6), ("K", 1e3)):
+        if x >= scale:
+            v = x / scale
+            return f"{v:.1f}{unit}" if v < 10 else f"{v:.0f}{unit}"
+    return f"{x:.0f}"
+
+
 # --- families --------------------------------------------------------------------------------------------------------
 
 
@@ -318,3 +406,94 @@ def fitted_curves(
     if train.empty:
         raise ValueError(f"no sizes at or below the cutoff {cutoff:g}")
     return fc.forecast(train, forecasters, at)
+
+
+# --- Pythia: the MMLU facts, the loss-axis link, and real arithmetic -------------------------------------------------
+
+
+def pythia_mmlu_facts(evals: pd.DataFrame, step: int = FINAL_STEP) -> dict[str, float | str]:
+    """The facts the book states about Pythia's MMLU (:func:`mirage_utils.real_families.mmlu_summary`): the first
+    size whose 14,042-question average is above chance in both runs (``first_above``, nominal name), the most
+    subjects above chance in both runs at any size after Holm's correction (``most_subjects``), the highest average
+    of any run (``best``) and its distance from chance in points (``points_above``)."""
+    summary = mmlu_summary(mmlu_subjects(evals, step=step))
+    first = first_size(summary["average above chance, both runs"])
+    best = float(summary[["average, standard", "average, deduped"]].to_numpy(float).max())
+    return {
+        "first_above": "" if first is None else str(first).upper(),
+        "most_subjects": int(summary["Holm, both runs"].max()),
+        "best": best,
+        "points_above": 100 * (best - MMLU_CHANCE),
+    }
+
+
+def loss_axis_link(family: pd.DataFrame, cutoff: float, loss: ArrayLike, target: str = "acc") -> FloatArray:
+    """The second piece of the loss axis (:class:`~mirage_utils.forecast.LossAxis`, ``loss="log_ppl"``, floor 0):
+    the metric as a sigmoid in log-perplexity, fitted on the sizes at or below ``cutoff`` only and read at ``loss``
+    (mean over the replicates' fits). It shows how the two fitted pieces of a loss-axis forecast err separately."""
+    _require(family, [fc.X, target, "log_ppl"], "family")
+    values = np.atleast_1d(np.asarray(loss, dtype=float))
+    if values.size == 0 or not np.all(np.isfinite(values)) or np.any(values <= 0):
+        raise ValueError("loss values must be positive and finite")
+    train = family.loc[family[fc.X] <= cutoff].copy()
+    if train.empty:
+        raise ValueError(f"no sizes at or below the cutoff {cutoff:g}")
+    axis = fc.LossAxis(target=target, loss="log_ppl", floor=0.0)
+    fitted = axis.fit(train)
+    params = fitted.params if fitted.point is None else fitted.point[None, :]
+    link: FloatArray = axis._stage2(params, values[None, :]).mean(axis=0)
+    return link
+
+
+PYTHIA_ARITH_SHOTS = (2, 4, 8, 16)  # 0-shot leaves the answer format unknown: near 0 at every size
+JUMP_LEVEL = 0.25
+
+
+def pythia_arithmetic_family(
+    arith: pd.DataFrame, operation: str, shots: int, checkpoint: int | None = None
+) -> pd.DataFrame:
+    """Family frame of Pythia's real arithmetic (:func:`mirage_utils.data.pythia_arithmetic`) for one operation
+    and number of shots at one checkpoint (default: the last): x = non-embedding parameters, one replicate (the
+    files hold one training run per size), acc = exact match pooled over the 100 first operands (5,000 problems).
+    The files hold exact match only: no continuous metric exists for this family."""
+    _require(arith, ["operation", "shots", "checkpoint", "params", "correct", "n"], "arith")
+    step = int(arith["checkpoint"].max()) if checkpoint is None else int(checkpoint)
+    rows = arith[(arith["operation"] == operation) & (arith["shots"] == shots) & (arith["checkpoint"] == step)]
+    if rows.empty:
+        raise ValueError(f"no rows for {operation!r} with {shots} shots at checkpoint {step}")
+    pooled = rows.groupby("params", as_index=False)[["correct", "n"]].sum()
+    pooled["acc"] = pooled["correct"] / pooled["n"]
+    return fc.family_frame(pooled, "params", ["acc"])
+
+
+def pythia_arithmetic_backtest(
+    arith: pd.DataFrame,
+    level: float = JUMP_LEVEL,
+    operations: Sequence[str] = ("addition", "multiplication"),
+    shots: Sequence[int] = PYTHIA_ARITH_SHOTS,
+    checkpoint: int | None = None,
+) -> fc.Backtest:
+    """Pythia's real arithmetic forecast from smaller sizes, per operation and shots (tagged ``operation``,
+    ``shots``): exact match as a direct sigmoid from 0 (chance for a free-text answer) to 1 and as a direct line in
+    log size, from every cutoff; the crossing of ``level`` is scored in decades. One replicate per size, so the
+    intervals are parametric bootstraps. The paper's route cannot be applied: the files hold no continuous metric."""
+    if not 0 < level < 1:
+        raise ValueError(f"level must lie in (0, 1), got {level}")
+    plan: list[fc.Forecaster] = [fc.DirectSigmoid(target="acc", floor=0.0), fc.DirectLinear(target="acc")]
+    parts: dict[tuple[object, ...], fc.Backtest] = {
+        (op, int(k)): fc.backtest(pythia_arithmetic_family(arith, op, int(k), checkpoint), plan, levels={"acc": level})
+        for op in operations
+        for k in shots
+    }
+    return fc.combine(parts, ["operation", "shots"])
+
+
+def jump_verdict(crossings: pd.DataFrame, tolerance: float = TOLERANCE_DECADES) -> str:
+    """Is a jump forecast from the sizes below it? :func:`crossing_verdict` of exact match (``acc``) for each
+    forecaster in ``crossings``, combined by :func:`unanimous_verdict`: holds when every forecaster places the
+    crossing from every cutoff below it, fails when every forecaster misses it from at least half of them."""
+    _require(crossings, ["forecaster"], "crossings")
+    names = sorted(crossings["forecaster"].unique())
+    if not names:
+        raise ValueError("crossings is empty")
+    return unanimous_verdict([crossing_verdict(crossings, f, metric="acc", tolerance=tolerance) for f in names])

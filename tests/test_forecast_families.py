@@ -223,3 +223,173 @@ def test_ruan_tasks_forecast_closely_at_the_paper_cutoff():
     assert good == {"word_unscrambling", "arithmetic_2da", "arithmetic_3da", "arithmetic_3ds"}
     worse = summary.assign(mae=np.where(summary["metric"] == "word_unscrambling", 0.2, summary["mae"]))
     assert set(worse.query("forecaster == 'pc_sigmoid' and mae <= 0.06")["metric"]) != good
+
+
+# --- verdict rules added for the reader path: every setting, every step, held-out sizes ----------------------------
+
+
+def test_unanimous_verdict_words():
+    assert ff.unanimous_verdict([HOLDS, HOLDS]) == HOLDS
+    assert ff.unanimous_verdict([FAILS, FAILS]) == FAILS
+    assert ff.unanimous_verdict([HOLDS, CANNOT_TELL]) == CANNOT_TELL
+    assert ff.unanimous_verdict([HOLDS, FAILS]) == CANNOT_TELL
+    with pytest.raises(ValueError):
+        ff.unanimous_verdict([])
+    with pytest.raises(ValueError):
+        ff.unanimous_verdict(["maybe"])
+
+
+def chain_table(errors: dict[str, list[float]]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {"task": "t", "option_set": s, "metric": m, "median_scaled_error": e}
+            for s, errs in errors.items()
+            for m, e in zip(fc.CHAIN, errs)
+        ]
+    )
+
+
+def test_chain_steps_verdict_on_known_tables():
+    grows = [0.1, 0.2, 0.3, 0.4]
+    peaks = [0.1, 0.3, 0.2, 0.25]
+    assert ff.chain_steps_verdict(chain_table({"a": grows, "b": grows}), "t") == HOLDS
+    assert ff.chain_steps_verdict(chain_table({"a": grows, "b": peaks}), "t") == CANNOT_TELL
+    assert ff.chain_steps_verdict(chain_table({"a": peaks, "b": peaks}), "t") == FAILS
+    steps = ff.chain_steps(chain_table({"b": peaks}), "t")
+    assert steps.loc["b", ["grows: p_correct", "grows: p_choice", "grows: accuracy"]].tolist() == [True, False, True]
+    with pytest.raises(ValueError, match="no chain rows"):
+        ff.chain_steps(chain_table({"a": grows}), "other")
+    with pytest.raises(ValueError, match="lacks chain links"):
+        ff.chain_steps(chain_table({"a": grows}).iloc[:3], "t")
+
+
+def test_heldout_verdict():
+    one = pd.DataFrame({"x": [5.0, 5.0], "covered": [False, False]})
+    assert ff.heldout_verdict(one) == CANNOT_TELL  # one held-out model is one test
+    many = pd.DataFrame({"x": [5.0, 6.0, 7.0], "covered": [True, True, True]})
+    assert ff.heldout_verdict(many) == HOLDS
+    assert ff.heldout_verdict(many.assign(covered=False)) == FAILS
+    assert ff.heldout_verdict(many.assign(covered=[True, False, True])) == CANNOT_TELL
+    with pytest.raises(ValueError):
+        ff.heldout_verdict(many, min_sizes=0)
+
+
+def test_reader_names_and_size_labels():
+    table = pd.DataFrame({"forecaster": [ff.ROUTE, ff.CE_ROUTE, ff.DIRECT_LINEAR, ff.LOSS_AXIS, "other"]})
+    assert ff.named(table)["forecaster"].tolist() == [
+        "per-digit route",
+        "cross-entropy route",
+        "direct line",
+        "loss axis",
+        "other",
+    ]
+    assert len(set(ff.NAMES.values())) == len(ff.NAMES)  # one name each
+    assert [ff.size_label(x) for x in (25472.0, 1.2086e9, 3.023e8, 12.0, 1.1327e10)] == [
+        "25K",
+        "1.2B",
+        "302M",
+        "12",
+        "11B",
+    ]
+    with pytest.raises(ValueError):
+        ff.size_label(0.0)
+
+
+# --- the reader-path claim checks on the real data, each with its counterfactual -----------------------------------
+
+
+@pytest.fixture(scope="module")
+def arith() -> pd.DataFrame:
+    return data.pythia_arithmetic()
+
+
+def test_pythia_addition_jump_is_not_forecast_from_below(arith):
+    for level in (ff.JUMP_LEVEL, 0.5):
+        bt = ff.pythia_arithmetic_backtest(arith, level=level, operations=("addition",))
+        assert ff.jump_verdict(bt.crossings) == FAILS
+        assert bt.crossings["status"].isin(["not predicted"]).any()
+    fam = ff.pythia_arithmetic_family(arith, "addition", 2)
+    assert fam["replicate"].nunique() == 1 and fam["x"].nunique() == 7
+    # counterfactual: the same sizes on a smooth sigmoid (no jump): the direct sigmoid then places it
+    u = np.log10(arith["params"].to_numpy(float))
+    smooth = arith.assign(correct=np.round(arith["n"] * (1 / (1 + np.exp(-2.5 * (u - 9.3))))).astype(int))
+    bt = ff.pythia_arithmetic_backtest(smooth, level=0.5, operations=("addition",))
+    assert ff.jump_verdict(bt.crossings) != FAILS
+    assert ff.crossing_verdict(bt.crossings, ff.DIRECT_SIGMOID, metric="acc") == HOLDS
+
+
+def test_pythia_arithmetic_backtest_sees_only_the_cutoff(arith):
+    bt = ff.pythia_arithmetic_backtest(arith, operations=("addition",), shots=(2,))
+    assert (bt.predictions["x"] > bt.predictions["cutoff"]).all()
+    big = arith["params"] > 2e9
+    garbled = arith.assign(correct=np.where(big, 0, arith["correct"]))
+    again = ff.pythia_arithmetic_backtest(garbled, operations=("addition",), shots=(2,))
+    low = bt.predictions["cutoff"] < 2e9
+    assert np.allclose(again.predictions.loc[low, "predicted"], bt.predictions.loc[low, "predicted"])
+    with pytest.raises(ValueError, match="no rows"):
+        ff.pythia_arithmetic_family(arith, "division", 2)
+    with pytest.raises(ValueError, match="level"):
+        ff.pythia_arithmetic_backtest(arith, level=1.5)
+
+
+def test_pythia_mmlu_facts():
+    evals = data.pythia_evals()
+    facts = ff.pythia_mmlu_facts(evals)
+    assert facts["first_above"] == "1.4B" and int(facts["most_subjects"]) <= 3 and float(facts["points_above"]) < 5
+    # counterfactual: every MMLU subject answered far better (0.6 of its questions): many subjects, many points
+    mmlu = evals["task"].str.startswith("hendrycksTest-") & (evals["metric"] == "acc")
+    better = evals.assign(value=np.where(mmlu, np.round(0.6 * evals["n"]) / evals["n"], evals["value"]))
+    moved = ff.pythia_mmlu_facts(better)
+    assert int(moved["most_subjects"]) > 3 and float(moved["points_above"]) > 5
+
+
+def test_loss_axis_errors_cancel_on_lambada():
+    evals = data.pythia_evals()
+    lam = ff.pythia_lambada_family(evals)
+    cut = float(np.unique(lam["x"])[2])
+    top = lam[lam["x"] == lam["x"].max()]
+    bt = ff.pythia_lambada_backtest(evals)
+    ppl = bt.predictions.query("forecaster == @ff.POWER_LAW and cutoff == @cut and x == x.max()").iloc[0]
+    link_at_observed = float(ff.loss_axis_link(lam, cut, top["log_ppl"].mean())[0])
+    link_at_forecast = float(ff.loss_axis_link(lam, cut, ppl["predicted"])[0])
+    assert ppl["predicted"] < ppl["observed"]  # the power law is too optimistic
+    assert link_at_observed < top["acc"].mean() < link_at_forecast + 0.02  # the link is too low; they cancel
+    # counterfactual: a 12B that scores lower than the link says at its log-perplexity: no cancellation to state
+    lower = lam.assign(acc=np.where(lam["x"] == lam["x"].max(), 0.6, lam["acc"]))
+    assert not float(ff.loss_axis_link(lower, cut, top["log_ppl"].mean())[0]) < 0.6
+    with pytest.raises(ValueError, match="no sizes"):
+        ff.loss_axis_link(lam, 1.0, [1.0])
+
+
+def test_ruan_depends_on_the_cutoff():
+    paired = obs.verdicts(obs.compare(obs.sweep(obs.model_table())))
+    per_cut = [ff.majority_verdict(g["verdict"].tolist()) for _, g in paired.groupby("cutoff")]
+    assert per_cut.count(HOLDS) == 1 and ff.unanimous_verdict(per_cut) == CANNOT_TELL
+    assert ff.unanimous_verdict([HOLDS] * len(per_cut)) == HOLDS  # every cutoff holding would read holds
+
+
+def test_chain_steps_on_the_family():
+    summary = fc.summarise(fc.arithmetic_chain(), by=("task", "option_set", "metric"))
+    assert ff.chain_steps_verdict(summary, "addition_4digit") == CANNOT_TELL
+    assert ff.chain_steps_verdict(summary, "multiplication_2digit") == FAILS
+    steps = ff.chain_steps(summary, "addition_4digit")
+    assert steps["grows: p_correct"].all() and (~steps["grows: p_choice"]).sum() == 2
+    # counterfactual: errors that grow at every step in every option set
+    ranked = summary.assign(median_scaled_error=summary["metric"].map({m: i for i, m in enumerate(fc.CHAIN)}))
+    assert ff.chain_steps_verdict(ranked, "addition_4digit") == HOLDS
+
+
+def test_instructgpt_one_heldout_model_cannot_tell():
+    bt = ff.instructgpt_backtest(legs.instructgpt_leg().curves_2x2)
+    assert ff.heldout_verdict(bt.predictions) == CANNOT_TELL
+    extra = bt.predictions.assign(x=bt.predictions["x"] * 2, covered=False)
+    assert ff.heldout_verdict(pd.concat([bt.predictions, extra])) == FAILS  # two held-out sizes, none covered
+
+
+def test_per_digit_miss_is_inside_the_seed_interval(levels):
+    preds = _task(levels["onset"], "addition_4digit").predictions
+    miss = ff.next_size_miss(preds, ff.DIRECT_LINEAR, "token_prob", 25472.0)
+    assert ff.jumps_past_trend(miss) and miss["covered"].all()  # far from the point, inside the interval
+    assert (miss["upper"] - miss["lower"] > 0.8).all()
+    narrow = miss.assign(lower=miss["predicted"] - 0.05, upper=miss["predicted"] + 0.05)
+    assert not ((narrow["lower"] <= narrow["observed"]) & (narrow["observed"] <= narrow["upper"])).all()
