@@ -49,6 +49,12 @@ def _expose_pyenv_versions() -> None:
 _expose_pyenv_versions()
 
 
+def _clean_build() -> None:
+    """Remove setuptools' build/ folder: `pip install .` copies build/lib into the wheel, so a module deleted from
+    the source would otherwise still be installed and tested."""
+    shutil.rmtree(ROOT / "build", ignore_errors=True)
+
+
 def check_tests() -> list[str]:
     """The check's tests: tests/test_checking*.py. They read only tests/fixtures, never the repository's data, so
     they run against the installed copy (tests/test_check_inputs.py reads the committed family: a book test)."""
@@ -74,6 +80,7 @@ def _test_installed(session: nox.Session) -> None:
 @nox.session(python=PYTHONS)
 def check(session: nox.Session) -> None:
     """`pip install ".[test]"`: the newest releases within pyproject.toml's ranges for this Python."""
+    _clean_build()
     session.install(".[test]")
     _test_installed(session)
 
@@ -95,6 +102,7 @@ def lowest(session: nox.Session) -> None:
     pins = lower_bounds([*project["dependencies"], *project["optional-dependencies"]["test"]])
     constraints = Path(session.create_tmp()) / "lowest.txt"
     constraints.write_text("\n".join(pins) + "\n")
+    _clean_build()
     session.install("-c", str(constraints), ".[test]")
     session.run("python", "-m", "pip", "freeze", silent=False)
     _test_installed(session)
