@@ -20,7 +20,11 @@ log-probability varies across examples around its mean (minus the log-perplexity
 it passes a threshold, accuracy is ``Phi(a + b log ppl)``. Fitted on the final checkpoints it is tested on every
 other checkpoint (:func:`link_errors`). MMLU's 57 subjects (four options, chance 0.25) are the resolution example:
 :func:`mmlu_subjects` tests each subject against chance per run (exact binomial, Holm across subjects) and
-:func:`mmlu_summary` sets the counts beside the 14,042-question average.
+:func:`mmlu_summary` sets the counts beside the 14,042-question average, with two intervals on that average: a Wilson
+interval that treats the questions as independent draws (the 57 subjects as fixed strata of the benchmark), and a
+percentile bootstrap over subjects (each drawn with all its questions, Chapter 2's cluster bootstrap), which also
+counts how much the score depends on which subjects the benchmark happens to hold. :func:`pooling_verdict` uses the
+bootstrap unless told otherwise.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ from scipy import stats
 
 from . import diagnosis
 from .resolution import binomial_ci
+from .seeding import DEFAULT_SEED
 from .when_real import verdict_word
 
 LAMBADA = "lambada_openai"
@@ -46,6 +51,7 @@ FINAL_STEP = 143_000
 RUN_NAMES: tuple[str, str] = ("standard", "deduped")
 MMLU_PREFIX = "hendrycksTest-"
 MMLU_CHANCE = 0.25
+MMLU_BOOT_DRAWS = 10_000  # resamples of the subject bootstrap (16 cells x 57 subjects: milliseconds)
 MAIN_TASKS: tuple[str, ...] = (
     "arc_challenge",
     "arc_easy",
@@ -332,28 +338,57 @@ def mmlu_subjects(
     return out.sort_values(["params", "run", "subject"], ignore_index=True)
 
 
-def mmlu_summary(subjects: pd.DataFrame, chance: float = MMLU_CHANCE) -> pd.DataFrame:
+def mmlu_summary(
+    subjects: pd.DataFrame,
+    chance: float = MMLU_CHANCE,
+    n_boot: int = MMLU_BOOT_DRAWS,
+    level: float = 0.95,
+    seed: int = DEFAULT_SEED,
+) -> pd.DataFrame:
     """Per size (rows, by parameters): per run the subjects whose Wilson lower bound is above ``chance`` and those
     resolved above it after Holm; the subjects resolved after Holm in both runs; each run's accuracy over all its
-    questions with its Wilson interval, and whether that average is above chance in both runs."""
+    questions with two intervals, and whether that average is above chance in both runs under each.
+
+    * ``average lo/hi, <run>``: a Wilson interval over the pooled questions (independent draws; subjects as fixed
+      strata of the benchmark). ``average above chance, both runs`` uses it.
+    * ``boot lo/hi, <run>``: a percentile bootstrap over subjects: the subjects are drawn with replacement, each with
+      all its questions, and the average is recomputed as total correct over total questions (so weighted by each
+      subject's n). One set of resampling weights (:func:`arithmetic.pythia_arith.bootstrap_weights`, Chapter 2's
+      cluster bootstrap, ``n_boot`` draws from ``seed``) serves every size and run. ``boot above chance, both runs``
+      uses it. Every size and run must hold the same subjects.
+    """
+    from .arithmetic.pythia_arith import bootstrap_weights
+
     _require(subjects, {"size", "run", "params", "subject", "n", "correct", "lo", "above"}, "subjects")
+    if not 0 < level < 1:
+        raise ValueError(f"level must be in (0, 1), got {level}")
+    counts = subjects.pivot_table(index=["size", "run"], columns="subject", values=["correct", "n"], observed=True)
+    if counts.isna().any(axis=None):
+        raise ValueError("every size and run must hold the same subjects for the subject bootstrap")
+    weights = bootstrap_weights(counts["n"].shape[1], n_boot, seed)  # resamples x subjects
+    boot = (counts["correct"].to_numpy(float) @ weights.T) / (counts["n"].to_numpy(float) @ weights.T)
+    boot_lo, boot_hi = np.quantile(boot, [(1 - level) / 2, (1 + level) / 2], axis=1)
+    boot_bounds = {key: (float(a), float(b)) for key, a, b in zip(counts.index, boot_lo, boot_hi)}
     rows = []
     for (params, size), g in subjects.groupby(["params", "size"], sort=True):
         row: dict[str, object] = {"size": size, "params": params}
-        average_lo = []
+        average_lo, bootstrap_lo = [], []
         both = g.groupby("subject")["above"].agg(lambda v: bool(v.all() and len(v) == len(RUN_NAMES)))
         for run in RUN_NAMES:
             r = g[g["run"] == run]
             k, n = int(r["correct"].sum()), int(r["n"].sum())
-            lo, hi = binomial_ci(np.array([k]), np.array([n]))
+            lo, hi = binomial_ci(np.array([k]), np.array([n]), level)
             row[f"Wilson lo > chance, {run}"] = int((r["lo"] > chance).sum())
             row[f"Holm, {run}"] = int(r["above"].sum())
             row[f"average, {run}"] = k / n
             row[f"average lo, {run}"] = float(lo[0])
             row[f"average hi, {run}"] = float(hi[0])
+            row[f"boot lo, {run}"], row[f"boot hi, {run}"] = boot_bounds[(size, run)]
             average_lo.append(float(lo[0]))
+            bootstrap_lo.append(boot_bounds[(size, run)][0])
         row["Holm, both runs"] = int(both.sum())
         row["average above chance, both runs"] = all(v > chance for v in average_lo)
+        row["boot above chance, both runs"] = all(v > chance for v in bootstrap_lo)
         row["questions"] = int(g[g["run"] == RUN_NAMES[0]]["n"].sum())
         rows.append(row)
     out = pd.DataFrame(rows).set_index("size")
@@ -361,16 +396,25 @@ def mmlu_summary(subjects: pd.DataFrame, chance: float = MMLU_CHANCE) -> pd.Data
     return out
 
 
-def pooling_verdict(summary: pd.DataFrame, max_share: float = 0.1) -> str:
+ABOVE_COLUMNS = {"bootstrap": "boot above chance, both runs", "wilson": "average above chance, both runs"}
+
+
+def pooling_verdict(
+    summary: pd.DataFrame, max_share: float = 0.1, interval: Literal["bootstrap", "wilson"] = "bootstrap"
+) -> str:
     """The book's word for "more test data resolves a rise that small test sets cannot" on MMLU (the paper's second
     prediction), from :func:`mmlu_summary`: "holds" when the pooled average is above chance in both runs from some
     size on and, at each of those sizes, at most ``max_share`` of the subjects are resolved above chance in both runs;
     "fails" when the pooled average is never resolved above chance; "cannot tell from these data" otherwise (the
-    subjects resolve the rise about as well as the average)."""
+    subjects resolve the rise about as well as the average). ``interval`` picks the average's interval: the
+    bootstrap over subjects (default) or the Wilson interval over questions."""
     if not 0 < max_share < 1:
         raise ValueError("max_share must be in (0, 1)")
-    _require(summary, {"average above chance, both runs", "Holm, both runs"}, "summary")
-    first = first_size(summary["average above chance, both runs"])
+    if interval not in ABOVE_COLUMNS:
+        raise ValueError(f"interval must be one of {sorted(ABOVE_COLUMNS)}, got {interval!r}")
+    above = ABOVE_COLUMNS[interval]
+    _require(summary, {above, "Holm, both runs"}, "summary")
+    first = first_size(summary[above])
     if first is None:
         return verdict_word(False, True)
     subjects = int(summary.attrs.get("subjects", 0))

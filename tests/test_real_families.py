@@ -327,3 +327,85 @@ def test_check_warns_on_logiqa_and_its_counterfactual(tmp_path):
 
     moved = pd.DataFrame(_check_pythia(tmp_path / "b", ("logiqa", "lambada_openai"), above_chance)["overview"])
     assert not moved.loc[moved["task"] == "logiqa", "at or below chance"].any()
+
+
+def _mmlu_subjects_spread(accs: dict, n_per_subject: int = 300) -> pd.DataFrame:
+    """A pythia_evals-like MMLU table whose subjects differ: accs[size] is a list of subject accuracies (both runs)."""
+    rows = []
+    for i, (size, values) in enumerate(accs.items()):
+        for run in rf.RUN_NAMES:
+            for j, a in enumerate(values):
+                value = round(a * n_per_subject) / n_per_subject
+                base = dict(size=size, run=run, params=1e7 * 4**i, step=rf.FINAL_STEP, shots=0, metric="acc")
+                rows.append({**base, "task": f"{rf.MMLU_PREFIX}s{j:02d}", "value": value, "stderr": 0.01})
+                rows[-1]["n"] = n_per_subject
+    return pd.DataFrame(rows)
+
+
+def test_mmlu_subject_bootstrap_and_its_counterfactual():
+    """Claim check (Ch8): the verdict's interval is a bootstrap over subjects. Twenty subjects averaging 0.28 resolve
+    the average above chance under both intervals when they agree; counterfactual: when they scatter (half at 0.20,
+    half at 0.36) the Wilson interval over 6,000 questions still resolves it, the subject bootstrap does not, and the
+    verdict fails."""
+    same = {"70m": [0.25] * 20, "1b": [0.28] * 20}
+    spread = {"70m": [0.25] * 20, "1b": [0.20, 0.36] * 10}
+    agree = rf.mmlu_summary(rf.mmlu_subjects(_mmlu_subjects_spread(same)))
+    scatter = rf.mmlu_summary(rf.mmlu_subjects(_mmlu_subjects_spread(spread)))
+    for summary in (agree, scatter):
+        assert summary.loc["1b", "average, standard"] == pytest.approx(0.28)
+        assert rf.first_size(summary["average above chance, both runs"]) == "1b"
+    assert rf.first_size(agree["boot above chance, both runs"]) == "1b"
+    assert rf.pooling_verdict(agree) == "holds" == rf.pooling_verdict(agree, interval="wilson")
+    assert rf.first_size(scatter["boot above chance, both runs"]) is None
+    assert rf.pooling_verdict(scatter) == "fails" != rf.pooling_verdict(scatter, interval="wilson")
+    width = scatter.loc["1b", "boot hi, standard"] - scatter.loc["1b", "boot lo, standard"]
+    assert width > 2 * (scatter.loc["1b", "average hi, standard"] - scatter.loc["1b", "average lo, standard"])
+
+
+def test_mmlu_subject_bootstrap_weights_subjects_by_their_questions():
+    """A subject of 900 questions at 0.40 beside three of 100 at 0.20: the average is 0.35, weighted by n."""
+    frame = _mmlu_subjects_spread({"70m": [0.2, 0.2, 0.2]}, n_per_subject=100)
+    big = _mmlu_subjects_spread({"70m": [0.4]}, n_per_subject=900).assign(task=rf.MMLU_PREFIX + "big")
+    summary = rf.mmlu_summary(rf.mmlu_subjects(pd.concat([frame, big], ignore_index=True)), n_boot=2000)
+    assert summary.loc["70m", "average, deduped"] == pytest.approx(0.35)
+    assert 0.2 <= summary.loc["70m", "boot lo, deduped"] < 0.35 < summary.loc["70m", "boot hi, deduped"] <= 0.4
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.integers(0, 50), min_size=3, max_size=12))
+def test_mmlu_subject_bootstrap_stays_within_the_subjects(correct):
+    """Any resample's average is a weighted mean of subject accuracies, so the interval lies between the extremes."""
+    accs = [k / 50 for k in correct]
+    summary = rf.mmlu_summary(rf.mmlu_subjects(_mmlu_subjects_spread({"70m": accs}, 50)), n_boot=200)
+    row = summary.loc["70m"]
+    assert min(accs) - 1e-12 <= row["boot lo, standard"] <= row["boot hi, standard"] <= max(accs) + 1e-12
+
+
+def test_mmlu_summary_rejects_bad_input():
+    frame = rf.mmlu_subjects(_mmlu_subjects_spread({"70m": [0.3] * 4, "1b": [0.3] * 4}))
+    with pytest.raises(ValueError, match="same subjects"):
+        rf.mmlu_summary(frame.drop(index=frame.index[-1]))
+    with pytest.raises(ValueError, match="level"):
+        rf.mmlu_summary(frame, level=1.5)
+    with pytest.raises(ValueError, match="n_boot"):
+        rf.mmlu_summary(frame, n_boot=10)
+    with pytest.raises(ValueError, match="interval"):
+        rf.pooling_verdict(rf.mmlu_summary(frame), interval="normal")  # type: ignore[arg-type]
+
+
+def test_on_pythia_mmlu_subject_bootstrap():
+    """The vendored Pythia results (Ch8): with the subject bootstrap the average is above chance in both runs from
+    6.9B (the standard 2.8B run's interval reaches below chance), with the Wilson interval from 1.4B; the verdict
+    holds under both; the first size does not depend on the bootstrap's seed."""
+    from mirage_utils import data
+
+    subjects = rf.mmlu_subjects(data.pythia_evals())
+    summary = rf.mmlu_summary(subjects)
+    assert rf.first_size(summary["boot above chance, both runs"]) == "6.9b"
+    assert rf.first_size(summary["average above chance, both runs"]) == "1.4b"
+    assert summary.loc["2.8b", "boot lo, standard"] < rf.MMLU_CHANCE < summary.loc["2.8b", "average lo, standard"]
+    assert rf.pooling_verdict(summary) == "holds" == rf.pooling_verdict(summary, interval="wilson")
+    assert summary.filter(like="average, ").max(axis=None) < 0.29
+    for seed in (1, 2):
+        again = rf.mmlu_summary(subjects, seed=seed)
+        assert rf.first_size(again["boot above chance, both runs"]) == "6.9b"
