@@ -458,10 +458,25 @@ def declining_sizes(dec: pd.DataFrame, alpha: float = 0.05) -> set[str]:
     return {str(s) for s in dec.loc[real, "size"]}
 
 
+def stays_near_chance(scores: pd.DataFrame, task: str, margin: float = 0.05) -> bool:
+    """Claim check: every reading of ``task`` (every model, run and checkpoint) lies within ``margin`` of the task's
+    chance level. Chapter 6 says MMLU stays within a few points of chance over all of Pythia's training; a family in
+    which one model leaves chance by more than ``margin`` fails it."""
+    _require(scores, ["task", "value", "chance"], "scores")
+    if not 0 < margin < 1:
+        raise ValueError(f"margin must be in (0, 1), got {margin}")
+    sub = scores[scores["task"] == task]
+    if sub.empty:
+        raise ValueError(f"task {task!r} not in the table; have {sorted(scores['task'].unique())}")
+    gap = (sub["value"] - sub["chance"]).abs().to_numpy(dtype=float)
+    return bool(np.all(gap <= margin))
+
+
 def plot_over_training(scores: pd.DataFrame, tasks: Sequence[str], titles: Mapping[str, str] | None = None) -> Figure:
-    """Score against training tokens (log axis), one panel per task (two per row, the last panel holds the legend),
-    one colour per size (dark: small), the standard run solid and the deduplicated run dashed; dotted: chance;
-    the vertical line marks Michaelov & Bergen's first checkpoint (4B tokens)."""
+    """Score against training tokens (log axis), one panel per task stacked in one column (legible at a phone's
+    column width: 4.2 in wide, no font below 10 pt), one colour per size (dark: small), the standard run solid and
+    the deduplicated run dashed; dotted: chance; the vertical line marks Michaelov & Bergen's first checkpoint (4B
+    tokens). The legend sits inside the first panel, whose y axis runs to 1 to leave it room."""
     import matplotlib.pyplot as plt
     from matplotlib.lines import Line2D
 
@@ -470,39 +485,44 @@ def plot_over_training(scores: pd.DataFrame, tasks: Sequence[str], titles: Mappi
     if not tasks or missing:
         raise ValueError(f"tasks must be a non-empty subset of the table's tasks; missing: {missing}")
     titles = dict(titles or {})
-    panels = len(tasks) + 1
-    rows = (panels + 1) // 2
-    fig, axes = plt.subplots(rows, 2, figsize=(7.0, 3.0 * rows), squeeze=False)
+    fig, axes = plt.subplots(len(tasks), 1, figsize=(4.2, 2.5 * len(tasks) + 0.4), sharex=True, squeeze=False)
     flat = axes.ravel()
     params = sorted(scores["params"].unique())
     cmap = plt.get_cmap("viridis")
     colour = {p: cmap(0.9 * k / max(len(params) - 1, 1)) for k, p in enumerate(params)}
     names = scores.drop_duplicates("params").set_index("params")["size"].astype(str)
     shown = scores[scores["step"] >= 512]
-    for ax, task in zip(flat, tasks, strict=False):
+    for ax, task in zip(flat, tasks, strict=True):
         sub = shown[shown["task"] == task]
         for (p, run), g in sub.groupby(["params", "run"], sort=True):
             g = g.sort_values("tokens")
             ax.plot(g["tokens"], g["value"], color=colour[p], ls="-" if run == "standard" else "--", lw=1.2)
         ax.axhline(float(sub["chance"].iloc[0]), color="grey", ls=":", lw=1.2)
         ax.axvline(MB_FIRST_TOKENS, color="black", lw=0.8, alpha=0.5)
-        ax.set(
-            xscale="log",
-            title=titles.get(task, PYTHIA_TITLES.get(task, task)),
-            xlabel="Training tokens (log scale)",
-            ylabel="Accuracy",
-        )
-    legend_ax = flat[len(tasks)]
-    legend_ax.axis("off")
-    handles = [Line2D([], [], color=colour[p], lw=2, label=names[p]) for p in params]
+        ax.set_xscale("log")
+        ax.set_title(titles.get(task, PYTHIA_TITLES.get(task, task)), fontsize=11)
+        ax.set_ylabel("Accuracy", fontsize=10)
+        ax.tick_params(labelsize=10)
+    flat[-1].set_xlabel("Training tokens (log scale)", fontsize=10)
+    handles = [Line2D([], [], color=colour[p], lw=2, label=names[p].upper()) for p in params]
     handles += [
         Line2D([], [], color="black", ls="-", label="Pile"),
-        Line2D([], [], color="black", ls="--", label="deduplicated Pile"),
+        Line2D([], [], color="black", ls="--", label="dedup. Pile"),
         Line2D([], [], color="grey", ls=":", label="chance"),
     ]
-    legend_ax.legend(handles=handles, loc="center", ncol=2, frameon=False)
-    for ax in flat[panels:]:
-        ax.axis("off")
+    first = flat[0]
+    first.set_ylim(-0.02, 1.0)
+    first.legend(
+        handles=handles,
+        loc="upper left",
+        ncol=3,
+        fontsize=10,
+        handlelength=1.4,
+        columnspacing=0.8,
+        labelspacing=0.25,
+        frameon=True,
+        framealpha=0.9,
+    )
     return fig
 
 

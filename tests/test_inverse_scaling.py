@@ -294,3 +294,54 @@ def test_pythia_perplexity_confirms_the_small_models_drop() -> None:
     ppl = inv.perplexity_rebound(ev)
     assert inv.perplexity_confirms(ppl, {"70m", "160m"})
     assert not inv.perplexity_confirms(ppl, {"1b"})
+
+
+# ---------------------------------------------------------------- MMLU near chance (Fig. 6.5's caption)
+
+
+def test_pythia_mmlu_stays_near_chance(pythia: pd.DataFrame) -> None:
+    """The caption of Fig. 6.5: MMLU stays within a few points of chance at every checkpoint of every model."""
+    assert inv.stays_near_chance(pythia, "mmlu", margin=0.04)
+    assert not inv.stays_near_chance(pythia, "mmlu", margin=0.02)  # it does leave chance by 2-4 points
+    assert not inv.stays_near_chance(pythia, "sciq", margin=0.04)  # a task that leaves chance fails the check
+
+
+def test_stays_near_chance_counterfactual_and_validation() -> None:
+    fam = family()
+    near = fam.assign(value=0.25 + 0.01 * np.sin(np.arange(len(fam))))
+    assert inv.stays_near_chance(near, "t", margin=0.02)
+    risen = near.copy()
+    risen.loc[risen.index[-1], "value"] = 0.40  # one model leaves chance at its last checkpoint
+    assert not inv.stays_near_chance(risen, "t", margin=0.02)
+    with pytest.raises(ValueError, match="margin"):
+        inv.stays_near_chance(near, "t", margin=0.0)
+    with pytest.raises(ValueError, match="not in the table"):
+        inv.stays_near_chance(near, "mmlu")
+    with pytest.raises(ValueError, match="lacks columns"):
+        inv.stays_near_chance(near.drop(columns="chance"), "t")
+
+
+def test_plot_over_training_is_legible_at_column_width() -> None:
+    """Fig. 6.5: panels stacked in one column, at most 4.2 in wide, no text below 10 pt, the legend inside a panel."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.text import Text
+
+    fam = pd.concat([family(), family(seed=1).assign(task="u")], ignore_index=True)
+    fig = inv.plot_over_training(fam, ["t", "u"])
+    try:
+        axes = [ax for ax in fig.axes if ax.get_visible()]
+        assert len(axes) == 2
+        assert fig.get_size_inches()[0] <= 4.2
+        columns = {round(ax.get_position().x0, 3) for ax in axes}
+        assert len(columns) == 1  # stacked, never side by side
+        fig.canvas.draw()
+        texts = [t for t in fig.findobj(Text) if t.get_text() and t.get_visible()]
+        assert min(t.get_fontsize() for t in texts) >= 10
+        assert axes[0].get_legend() is not None  # inside the first panel, not a panel of its own
+        with pytest.raises(ValueError, match="subset"):
+            inv.plot_over_training(fam, ["absent"])
+    finally:
+        plt.close(fig)

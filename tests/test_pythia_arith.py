@@ -161,3 +161,35 @@ def test_the_chapter_numbers_on_pythia() -> None:
     last = cells[cells["checkpoint"] == 143_000]
     assert pa.above_zero_verdict(last[last["shots"] > 0]) == "holds"
     assert pa.smooth_verdict(pa.sharpness_by_resolution(frame, n_boot=200)) == "fails"
+
+
+def test_scores_below_and_its_counterfactual() -> None:
+    """The chapter's dip: a larger size below a smaller one in every cell with shots; one cell where it catches up
+    fails the check."""
+    dip = pa.pooled_cells(_frame(lambda i, x: {3: 30, 4: 20}.get(i, 5 * i)), n_boot=200)
+    assert pa.scores_below(dip, "s5", "s4", "addition")
+    assert pa.scores_below(dip, "s5", "s4", "addition", from_checkpoint=1)
+    assert not pa.scores_below(dip, "s4", "s3", "addition")  # s4 rises above s3: no dip there
+    caught_up = _frame(lambda i, x: {3: 30, 4: 20}.get(i, 5 * i))
+    late = (caught_up["size"] == "s5") & (caught_up["checkpoint"] == 2)
+    caught_up.loc[late, "correct"] = 40  # the larger size overtakes at the last checkpoint
+    cells = pa.pooled_cells(caught_up, n_boot=200)
+    assert not pa.scores_below(cells, "s5", "s4", "addition")
+    assert pa.scores_below(cells[cells["checkpoint"] == 1], "s5", "s4", "addition")
+    with pytest.raises(ValueError, match="larger size"):
+        pa.scores_below(dip, "s4", "s5", "addition")
+    with pytest.raises(ValueError, match="not in the cells"):
+        pa.scores_below(dip, "s9", "s4", "addition")
+    with pytest.raises(ValueError, match="no 'multiplication' cells"):
+        pa.scores_below(dip, "s5", "s4", "multiplication")
+    with pytest.raises(ValueError, match="lack columns"):
+        pa.scores_below(dip.drop(columns="acc"), "s5", "s4", "addition")
+
+
+def test_pythia_69b_scores_below_28b_on_sums() -> None:
+    """Chapter 2's statement on Pythia: 6.9B below 2.8B on sums with every shots count from checkpoint 39,000 on;
+    not so on products at 8 and 16 shots."""
+    cells = pa.pooled_cells(data.pythia_arithmetic(), n_boot=200)
+    assert pa.scores_below(cells, "6.9b", "2.8b", "addition", from_checkpoint=39_000)
+    # at step 13,000 both sit near the floor (53 and 54 of 5,000 with 2 shots); the chapter starts at 39,000
+    assert not pa.scores_below(cells, "6.9b", "2.8b", "multiplication")

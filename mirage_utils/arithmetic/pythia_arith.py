@@ -203,6 +203,39 @@ def smooth_verdict(sharp: pd.DataFrame, checkpoint: int | None = None) -> str:
     return words.pop() if len(words) == 1 else CANNOT_TELL
 
 
+def scores_below(
+    cells: pd.DataFrame, size: str, smaller: str, operation: str, from_checkpoint: int | None = None
+) -> bool:
+    """Claim check: a larger ``size`` scores below the ``smaller`` one on ``operation`` (pooled exact match) in every
+    cell with solved examples (shots > 0) at every checkpoint from ``from_checkpoint`` on (default: the last only).
+
+    Why: Chapter 2 reports that Pythia-6.9B scores below Pythia-2.8B on sums, a dip in the size curve that any
+    reading of "the jump" must carry; a family in which the larger size catches up in one such cell fails the check.
+    """
+    needed = [*CELL, "acc", "params"]
+    missing = [c for c in needed if c not in cells.columns]
+    if missing:
+        raise ValueError(f"cells lack columns {missing} (expected those of pooled_cells())")
+    sizes = set(cells["size"].astype(str))
+    for name in (size, smaller):
+        if name not in sizes:
+            raise ValueError(f"size {name!r} not in the cells; have {sorted(sizes)}")
+    params = cells.drop_duplicates("size").set_index(cells.drop_duplicates("size")["size"].astype(str))["params"]
+    if not params[size] > params[smaller]:
+        raise ValueError(f"{size!r} must be the larger size, but it has {params[size]:g} <= {params[smaller]:g}")
+    first = int(cells["checkpoint"].max()) if from_checkpoint is None else int(from_checkpoint)
+    sub = cells[(cells["operation"] == operation) & (cells["shots"] > 0) & (cells["checkpoint"] >= first)]
+    sub = sub[sub["size"].astype(str).isin([size, smaller])]
+    if sub.empty:
+        raise ValueError(f"no {operation!r} cells with shots > 0 from checkpoint {first}")
+    wide = sub.assign(size=sub["size"].astype(str)).pivot_table(
+        index=["checkpoint", "shots"], columns="size", values="acc", aggfunc="first"
+    )
+    if wide[[size, smaller]].isna().any().any():
+        raise ValueError(f"{size!r} and {smaller!r} need the same checkpoints and shots")
+    return bool((wide[size] < wide[smaller]).all())
+
+
 @dataclass(frozen=True)
 class ResolutionSummary:
     """The chapter's resolution numbers: readings of one operand (n = 50) against readings pooled over operands."""
