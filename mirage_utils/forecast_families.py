@@ -24,7 +24,7 @@ point* 50% (:data:`HALF_SHARE`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -289,8 +289,39 @@ def size_label(x: float) -> str:
     for unit, scale in (("T", 1e12), ("B", 1e9), ("M", 1e6), ("K", 1e3)):
         if x >= scale:
             v = x / scale
-            return f"{v:.1f}{unit}" if v < 10 else f"{v:.0f}{unit}"
+            text = f"{v:.1f}".removesuffix(".0") if v < 9.95 else f"{v:.0f}"
+            return f"{text}{unit}"
     return f"{x:.0f}"
+
+
+def decades_text(value: float) -> str:
+    """A crossing error for a reader: signed, two decimals; ``never`` for a forecast that never reaches the level
+    (``inf``), ``–`` where none is defined."""
+    if np.isnan(value):
+        return "–"
+    if np.isinf(value):
+        return "never" if value > 0 else "too early"
+    return f"{value:+.2f}"
+
+
+def display_grid(grid: pd.DataFrame, cutoff_names: Mapping[float, str] | None = None) -> pd.DataFrame:
+    """:func:`crossing_grid`'s table made short for a page: index levels become columns (``task`` shortened to its
+    operation, ``target_length`` to ``digits``, ``cutoff`` as a size label or, where ``cutoff_names`` has it, by
+    that name, e.g. a model's nominal size), forecasters by reader name (:data:`NAMES`), errors as text
+    (:func:`decades_text`)."""
+    if not isinstance(grid, pd.DataFrame) or grid.empty:
+        raise ValueError("grid must be a non-empty DataFrame (from crossing_grid)")
+    names = dict(cutoff_names or {})
+    out = grid.reset_index()
+    if "task" in out.columns:
+        out["task"] = out["task"].astype(str).str.split("_").str[0]
+    if "cutoff" in out.columns:
+        out["cutoff"] = [names.get(float(c), size_label(float(c))) for c in out["cutoff"]]
+    values = [c for c in grid.columns]
+    for c in values:
+        out[c] = [decades_text(float(v)) for v in out[c]]
+    renamed: pd.DataFrame = out.rename(columns={**NAMES, "target_length": "digits"})
+    return renamed
 
 
 # --- families --------------------------------------------------------------------------------------------------------

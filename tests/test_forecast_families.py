@@ -393,3 +393,14 @@ def test_per_digit_miss_is_inside_the_seed_interval(levels):
     assert (miss["upper"] - miss["lower"] > 0.8).all()
     narrow = miss.assign(lower=miss["predicted"] - 0.05, upper=miss["predicted"] + 0.05)
     assert not ((narrow["lower"] <= narrow["observed"]) & (narrow["observed"] <= narrow["upper"])).all()
+
+
+def test_display_grid_is_short_text():
+    grid = ff.crossing_grid(crossings([0.1, np.inf]), [ff.ROUTE])
+    shown = ff.display_grid(grid)
+    assert shown.columns.tolist() == ["cutoff", "per-digit route"]
+    assert shown["per-digit route"].tolist() == ["+0.10", "never"] and shown["cutoff"].tolist() == ["1K", "2K"]
+    assert ff.decades_text(np.nan) == "–" and ff.decades_text(-np.inf) == "too early"
+    assert ff.display_grid(grid, {1e3: "first"})["cutoff"].tolist() == ["first", "2K"]
+    with pytest.raises(ValueError):
+        ff.display_grid(pd.DataFrame())
