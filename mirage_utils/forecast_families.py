@@ -444,14 +444,18 @@ def fitted_curves(
 
 def pythia_mmlu_facts(evals: pd.DataFrame, step: int = FINAL_STEP) -> dict[str, float | str]:
     """The facts the book states about Pythia's MMLU (:func:`mirage_utils.real_families.mmlu_summary`): the first
-    size whose 14,042-question average is above chance in both runs (``first_above``, nominal name), the most
-    subjects above chance in both runs at any size after Holm's correction (``most_subjects``), the highest average
-    of any run (``best``) and its distance from chance in points (``points_above``)."""
+    size whose 14,042-question average is above chance in both runs with the questions as independent draws (a
+    Wilson interval, ``first_above``, nominal name) and with whole subjects resampled (a cluster bootstrap,
+    ``first_above_boot``), the most subjects above chance in both runs at any size after Holm's correction
+    (``most_subjects``), the highest average of any run (``best``) and its distance from chance in points
+    (``points_above``). An empty name: no size is."""
     summary = mmlu_summary(mmlu_subjects(evals, step=step))
     first = first_size(summary["average above chance, both runs"])
+    first_boot = first_size(summary["boot above chance, both runs"])
     best = float(summary[["average, standard", "average, deduped"]].to_numpy(float).max())
     return {
         "first_above": "" if first is None else str(first).upper(),
+        "first_above_boot": "" if first_boot is None else str(first_boot).upper(),
         "most_subjects": int(summary["Holm, both runs"].max()),
         "best": best,
         "points_above": 100 * (best - MMLU_CHANCE),

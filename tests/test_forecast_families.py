@@ -336,11 +336,13 @@ def test_pythia_mmlu_facts():
     evals = data.pythia_evals()
     facts = ff.pythia_mmlu_facts(evals)
     assert facts["first_above"] == "1.4B" and int(facts["most_subjects"]) <= 3 and float(facts["points_above"]) < 5
+    assert facts["first_above_boot"] == "6.9B"  # resampling whole subjects: later
     # counterfactual: every MMLU subject answered far better (0.6 of its questions): many subjects, many points
     mmlu = evals["task"].str.startswith("hendrycksTest-") & (evals["metric"] == "acc")
     better = evals.assign(value=np.where(mmlu, np.round(0.6 * evals["n"]) / evals["n"], evals["value"]))
     moved = ff.pythia_mmlu_facts(better)
     assert int(moved["most_subjects"]) > 3 and float(moved["points_above"]) > 5
+    assert moved["first_above"] == moved["first_above_boot"] == "70M"
 
 
 def test_loss_axis_errors_cancel_on_lambada():
