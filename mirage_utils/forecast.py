@@ -41,6 +41,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -63,10 +64,11 @@ from ._forecasters import (
 from ._validation import as_float_array, positive
 
 __all__ = [
-    "MIN_SIZES", "REPLICATE", "X", "CHAIN", "ARITHMETIC_TASKS", "Backtest", "DirectLinear", "DirectSigmoid",
-    "Fitted", "Forecaster", "LossAxis", "PerTokenRoute", "PowerLaw", "arithmetic_backtest", "arithmetic_chain",
-    "arithmetic_family", "arithmetic_plan", "arithmetic_tables", "backtest", "chain_family", "chain_forecasters",
-    "chain_summary", "combine", "crossing_size", "default_cutoffs", "family_frame", "forecast", "summarise",
+    "MIN_SIZES", "REPLICATE", "X", "CHAIN", "CHAIN_BOUNDED", "ARITHMETIC_TASKS", "Backtest", "DirectLinear",
+    "DirectSigmoid", "Fitted", "Forecaster", "LossAxis", "PerTokenRoute", "PowerLaw", "arithmetic_backtest",
+    "arithmetic_chain", "arithmetic_family", "arithmetic_plan", "arithmetic_tables", "backtest", "chain_family",
+    "chain_forecasters", "chain_summary", "combine", "crossing_size", "default_cutoffs", "family_frame", "forecast",
+    "summarise",
 ]  # fmt: skip
 
 FloatArray = NDArray[np.float64]
@@ -446,9 +448,23 @@ def chain_family(
     return family_frame(per_q, x, list(CHAIN), replicate, per_example=True)
 
 
-def chain_forecasters(**kwargs: object) -> list[Forecaster]:
-    """One :class:`DirectLinear` per link of the chain (each forecast directly from size, as Schaeffer et al. do)."""
-    return [DirectLinear(target=link, **kwargs) for link in CHAIN]  # type: ignore[arg-type]
+CHAIN_BOUNDED = ("p_correct", "p_choice", "accuracy")  # the links that live in [0, 1]
+
+
+def chain_forecasters(bounded: Literal["line", "sigmoid"] = "line", **kwargs: object) -> list[Forecaster]:
+    """One forecaster per link of the chain, each forecast directly from size, as Schaeffer et al. do. ``bounded=
+    "line"``: a :class:`DirectLinear` for every link. ``bounded="sigmoid"``: the links in [0, 1]
+    (:data:`CHAIN_BOUNDED`) get a :class:`DirectSigmoid` between 0 and 1, because a line runs past 1 on a link
+    that is already near 1; log p(correct), unbounded below, keeps the line."""
+    if bounded not in ("line", "sigmoid"):
+        raise ValueError(f"bounded must be 'line' or 'sigmoid', got {bounded!r}")
+    out: list[Forecaster] = []
+    for link in CHAIN:
+        if bounded == "sigmoid" and link in CHAIN_BOUNDED:
+            out.append(DirectSigmoid(target=link, floor=0.0, ceiling=1.0, **kwargs))  # type: ignore[arg-type]
+        else:
+            out.append(DirectLinear(target=link, **kwargs))  # type: ignore[arg-type]
+    return out
 
 
 def chain_summary(result: Backtest) -> pd.DataFrame:
@@ -570,9 +586,11 @@ def arithmetic_chain(
     option_sets: Sequence[str] | None = None,
     cutoffs: ArrayLike | None = None,
     config: str = "configs/arithmetic.json",
+    bounded: Literal["line", "sigmoid"] = "line",
 ) -> Backtest:
     """Schaeffer et al. 2024's chain on the family's multiple-choice scores: per task and option set, each link
-    (:data:`CHAIN`) forecast directly from size by :func:`chain_forecasters`, seeds as replicates. Read the growth
+    (:data:`CHAIN`) forecast directly from size by :func:`chain_forecasters` (``bounded`` picks the line or the
+    sigmoid for the links in [0, 1]), seeds as replicates. Read the growth
     of the error along the chain with ``summarise(result, by=("task", "option_set", "metric"))``. Reads
     ``multiple_choice`` and ``models`` from ``artifacts`` or from ``config``'s artifact folder."""
     tables = dict(artifacts) if artifacts is not None else arithmetic_tables(config, ("multiple_choice", "models"))
@@ -586,7 +604,7 @@ def arithmetic_chain(
         if opts["n_params"].isna().any():
             raise ValueError("multiple_choice names a model the models table lacks")
         fam = chain_family(opts, "n_params", "seed")
-        parts[(task, option_set)] = backtest(fam, chain_forecasters(), cutoffs)
+        parts[(task, option_set)] = backtest(fam, chain_forecasters(bounded), cutoffs)
     if not parts:
         raise ValueError(f"no multiple-choice scores for tasks {list(tasks)} and option sets {option_sets}")
     return combine(parts, ["task", "option_set"])

@@ -532,3 +532,32 @@ def jump_verdict(crossings: pd.DataFrame, tolerance: float = TOLERANCE_DECADES) 
     if not names:
         raise ValueError("crossings is empty")
     return unanimous_verdict([crossing_verdict(crossings, f, metric="acc", tolerance=tolerance) for f in names])
+
+
+LOSS_FORMS = {"power law": fc.PowerLaw, "line": fc.DirectLinear}  # log-perplexity's trend in log size
+
+
+def pythia_lambada_loss_forms(
+    evals: pd.DataFrame, step: int = FINAL_STEP, cutoffs: ArrayLike | None = None
+) -> pd.DataFrame:
+    """The loss axis on LAMBADA with log-perplexity's trend in size as a power law or as a line in log10 size,
+    and the direct sigmoid beside them, from every cutoff (sizes at or below it only). Each route reads its
+    log-perplexity forecast through :func:`loss_axis_link`. One row per form, cutoff and held-out size:
+    ``form``, ``cutoff``, ``x``, ``predicted``, ``observed``, ``abs_error`` (accuracy) and ``sigmoid_error``
+    (the direct sigmoid's). It shows how much the loss axis's advantage rests on the power-law form."""
+    family = pythia_lambada_family(evals, step)
+    plan: list[fc.Forecaster] = [form(target="log_ppl") for form in LOSS_FORMS.values()]
+    plan.append(fc.DirectSigmoid(target="acc", floor=0.0))
+    preds = fc.backtest(family, plan, cutoffs).predictions
+    sig = preds[preds["forecaster"] == DIRECT_SIGMOID].set_index(["cutoff", "x"])["abs_error"]
+    rows = []
+    for form, forecaster in zip(LOSS_FORMS, plan):
+        ppl = preds[(preds["forecaster"] == forecaster.name) & (preds["metric"] == "log_ppl")]
+        for cut in np.unique(ppl["cutoff"].to_numpy(float)):
+            part = ppl[ppl["cutoff"] == cut]
+            acc = loss_axis_link(family, float(cut), np.maximum(part["predicted"].to_numpy(float), 1e-6))
+            observed = family.groupby(fc.X)["acc"].mean().reindex(part["x"]).to_numpy(float)
+            for x, p, o in zip(part["x"].to_numpy(float), acc, observed):
+                rows.append((form, float(cut), float(x), float(p), float(o), abs(p - o), float(sig[(cut, x)])))
+    cols = ["form", "cutoff", "x", "predicted", "observed", "abs_error", "sigmoid_error"]
+    return pd.DataFrame(rows, columns=cols)

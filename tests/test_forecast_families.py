@@ -406,3 +406,47 @@ def test_display_grid_is_short_text():
     assert ff.display_grid(grid, {1e3: "first"})["cutoff"].tolist() == ["first", "2K"]
     with pytest.raises(ValueError):
         ff.display_grid(pd.DataFrame())
+
+
+def test_chain_with_bounded_links_as_sigmoids():
+    """Chapter 9's chain rows: with the links in [0, 1] forecast by a sigmoid, addition's error falls after
+    p(correct) in every option set (fails), accuracy ends easier than log p(correct) in 2 of 3, and
+    multiplication's log p(correct) is the hardest link everywhere."""
+    kinds = [type(f).__name__ for f in fc.chain_forecasters("sigmoid")]
+    assert kinds == ["DirectLinear", "DirectSigmoid", "DirectSigmoid", "DirectSigmoid"]
+    with pytest.raises(ValueError, match="bounded"):
+        fc.chain_forecasters("clip")  # type: ignore[arg-type]
+    links = fc.summarise(fc.arithmetic_chain(bounded="sigmoid"), by=("task", "option_set", "metric"))
+    assert ff.chain_steps_verdict(links, "addition_4digit") == FAILS
+    assert ff.chain_steps_verdict(links, "multiplication_2digit") == FAILS
+    add = ff.chain_steps(links, "addition_4digit")
+    assert add["grows: p_correct"].all() and not add["grows: p_choice"].any()
+    assert (add["accuracy"] < add["log_p_correct"]).sum() == 2
+    mult = ff.chain_steps(links, "multiplication_2digit")[list(fc.CHAIN)]
+    assert (mult.idxmax(axis=1) == "log_p_correct").all()
+    # counterfactual: errors that rise at every step in every option set make the addition row hold
+    ranked = links.copy()
+    order = {m: i for i, m in enumerate(fc.CHAIN)}
+    ranked["median_scaled_error"] = ranked["metric"].map(order).astype(float)
+    assert ff.chain_steps_verdict(ranked, "addition_4digit") == HOLDS
+    # the unbounded line is the sensitivity: there the BIG-bench option set rises at every step
+    line = fc.summarise(fc.arithmetic_chain(), by=("task", "option_set", "metric"))
+    assert ff.chain_steps_verdict(line, "addition_4digit") == CANNOT_TELL
+
+
+def test_pythia_lambada_loss_forms():
+    """Chapter 9's LAMBADA row: the loss axis wins only with log-perplexity as a power law; as a line in log size
+    it is no better than the direct sigmoid, so the row is cannot tell."""
+    evals = data.pythia_evals()
+    forms = ff.pythia_lambada_loss_forms(evals)
+    assert set(forms["form"]) == {"power law", "line"}
+    err = forms.groupby("form")["abs_error"].median()
+    share = (forms["abs_error"] < forms["sigmoid_error"]).groupby(forms["form"]).mean()
+    # the power-law route reproduces the loss axis's own backtest
+    bt = fc.summarise(ff.pythia_lambada_backtest(evals)).set_index("forecaster")
+    assert err["power law"] == pytest.approx(bt.loc[ff.LOSS_AXIS, "median_abs_error"], abs=1e-3)
+    assert err["line"] >= forms["sigmoid_error"].median()
+    words = [ff.closer_verdict(float(share["power law"])), ff.closer_verdict(float(share["line"]))]
+    assert words[0] == HOLDS and ff.unanimous_verdict(words) == CANNOT_TELL
+    # counterfactual: had the line route been as close as the power law, the row would hold
+    assert ff.unanimous_verdict([words[0], ff.closer_verdict(float(share["power law"]))]) == HOLDS
