@@ -25,6 +25,7 @@ What each section reports, and why:
 from __future__ import annotations
 
 import fnmatch
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -500,6 +501,17 @@ def _section_name(key: tuple[Any, ...], keys: list[str]) -> str:
     return name
 
 
+def task_groups(df: pd.DataFrame) -> Iterator[tuple[str, str, pd.DataFrame]]:
+    """One table per task (and per shot count when there are several): the task, the section's name and its rows
+    without the grouping columns. The report and the forecast both go through it, so their sections match."""
+    keys = ["task"] + (["shots"] if "shots" in df.columns and df["shots"].nunique(dropna=False) > 1 else [])
+    df = df.assign(shots=df["shots"].fillna(-1)) if "shots" in keys else df
+    for key, sub in df.groupby(keys, sort=True):
+        key = key if isinstance(key, tuple) else (key,)
+        rows = sub.drop(columns=[c for c in ("task", "shots", "file") if c in sub.columns]).reset_index(drop=True)
+        yield str(key[0]), _section_name(key, keys), rows
+
+
 def check_aggregates(
     frame: pd.DataFrame,
     confidence: float = 0.95,
@@ -521,17 +533,12 @@ def check_aggregates(
         result["notes"] = all_notes
         result["summary"] = result["summary"][:1] + [f"Note: {n}." for n in all_notes] + result["summary"][1:]
         return result
-    keys = ["task"] + (["shots"] if "shots" in df.columns and df["shots"].nunique(dropna=False) > 1 else [])
-    df = df.assign(shots=df["shots"].fillna(-1)) if "shots" in keys else df
     sections: dict[str, dict[str, Any]] = {}
     skipped: dict[str, str] = {}
-    for key, sub in df.groupby(keys, sort=True):
-        key = key if isinstance(key, tuple) else (key,)
-        name = _section_name(key, keys)
-        sub = sub.drop(columns=[c for c in ("task", "shots", "file") if c in sub.columns])
+    for task, name, sub in task_groups(df):
         try:
-            v = validate(sub.reset_index(drop=True))
-            sections[name] = section(v, confidence, chance, str(key[0]), unit)
+            v = validate(sub)
+            sections[name] = section(v, confidence, chance, task, unit)
         except SchemaError as exc:
             skipped[name] = str(exc).replace("'seed'", "'run'") if unit == "run" else str(exc)
     if not sections:

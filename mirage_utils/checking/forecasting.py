@@ -821,7 +821,7 @@ def plans_for(
 def _aggregate_table_plans(
     frame: pd.DataFrame, chance: float | None, step: float | None
 ) -> tuple[list[Plan], str, list[str]]:
-    from .aggregates import _prepare, _section_name
+    from .aggregates import _prepare, task_groups
 
     df, unit, _ = _prepare(frame, step)
     plans: list[Plan] = []
@@ -832,16 +832,11 @@ def _aggregate_table_plans(
         if not plans:
             raise SchemaError(f"no metric could be forecast: {'; '.join(notes)}")
         return plans, v.scale, notes
-    keys = ["task"] + (["shots"] if "shots" in df.columns and df["shots"].nunique(dropna=False) > 1 else [])
-    df = df.assign(shots=df["shots"].fillna(-1)) if "shots" in keys else df
     scale = "params"
-    for key, sub in df.groupby(keys, sort=True):
-        key = key if isinstance(key, tuple) else (key,)
-        name = _section_name(key, keys)
-        sub = sub.drop(columns=[c for c in ("task", "shots", "file") if c in sub.columns])
+    for _task, name, sub in task_groups(df):
         try:
-            v = validate(sub.reset_index(drop=True))
-            plans += _aggregate_plans(v, name if len(keys) > 1 else str(key[0]), chance, notes)
+            v = validate(sub)
+            plans += _aggregate_plans(v, name, chance, notes)
             scale = v.scale
         except (ValueError, SchemaError) as exc:
             notes.append(f"task {name} not forecast: {' '.join(str(exc).split())}")
