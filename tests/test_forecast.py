@@ -18,6 +18,22 @@ from mirage_utils import forecast as fc
 SIZES = np.logspace(3, 7, 13)
 
 
+def _replicate(ce: np.ndarray, replicate: int, length: int) -> pd.DataFrame:
+    """One replicate's rows from its per-token cross-entropy: p = exp(-CE), exact match p**L, edit distance L(1-p)."""
+    p = np.exp(-ce)
+    return pd.DataFrame(
+        {
+            "x": SIZES,
+            "replicate": replicate,
+            "cross_entropy": ce,
+            "token_prob": p,
+            "exact_match": p**length,
+            "ted": length * (1 - p),
+            "loss": ce,
+        }
+    )
+
+
 def math_family(
     alpha: float, log10_half: float, length: int, noise: float = 0.03, replicates: int = 3, seed: int = 0
 ) -> pd.DataFrame:
@@ -28,20 +44,7 @@ def math_family(
     parts = []
     for r in range(replicates):
         ce = (SIZES / c) ** alpha * np.exp(gen.normal(0.0, noise, SIZES.size))
-        p = np.exp(-ce)
-        parts.append(
-            pd.DataFrame(
-                {
-                    "x": SIZES,
-                    "replicate": r,
-                    "cross_entropy": ce,
-                    "token_prob": p,
-                    "exact_match": p**length,
-                    "ted": length * (1 - p),
-                    "loss": ce,
-                }
-            )
-        )
+        parts.append(_replicate(ce, r, length))
     return pd.concat(parts, ignore_index=True)
 
 
@@ -53,20 +56,7 @@ def step_family(step_at: float, length: int, replicates: int = 3, seed: int = 0)
     for r in range(replicates):
         ce = 2.0 * (SIZES / 1e3) ** -0.05 * np.exp(gen.normal(0.0, 0.02, SIZES.size))
         ce = np.where(SIZES >= step_at, 0.005, ce)
-        p = np.exp(-ce)
-        parts.append(
-            pd.DataFrame(
-                {
-                    "x": SIZES,
-                    "replicate": r,
-                    "cross_entropy": ce,
-                    "token_prob": p,
-                    "exact_match": p**length,
-                    "ted": length * (1 - p),
-                    "loss": ce,
-                }
-            )
-        )
+        parts.append(_replicate(ce, r, length))
     return pd.concat(parts, ignore_index=True)
 
 

@@ -182,14 +182,7 @@ def to_html(result: dict[str, Any], source: str = "") -> str:
     png = base64.b64encode(figure_png(result, source)).decode("ascii")
     summary = "".join(f"<li>{html.escape(s)}</li>" for s in result["summary"])
     title = f"Check your own curve: {html.escape(source)}" if source else "Check your own curve"
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title}</title><style>{STYLE}</style></head>
-<body>
-<h1>{title}</h1>
-<p>Made by <code>python -m mirage_utils check</code> (The Mirage Book). Every number is also in
-<code>report.json</code>.</p>
-<h2>What the data support</h2><ul>{summary}</ul>
+    return f"""{_page_head(title, summary)}
 <h2>Metrics by model</h2>
 <img alt="Each metric against model scale on a log axis, with its interval and the chance level"
  src="data:image/png;base64,{png}">
@@ -199,6 +192,18 @@ def to_html(result: dict[str, Any], source: str = "") -> str:
 {_forecast_html(result)}
 </body></html>
 """
+
+
+def _page_head(title: str, summary: str) -> str:
+    """The top of every report page: document head, title, where it came from, and the summary list."""
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title><style>{STYLE}</style></head>
+<body>
+<h1>{title}</h1>
+<p>Made by <code>python -m mirage_utils check</code> (The Mirage Book). Every number is also in
+<code>report.json</code>.</p>
+<h2>What the data support</h2><ul>{summary}</ul>"""
 
 
 def _tasks_html(result: dict[str, Any], source: str) -> str:
@@ -224,14 +229,7 @@ def _tasks_html(result: dict[str, Any], source: str) -> str:
         for row in result["overview"]
     ]
     table = _table_html(overview, markup="task")
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title}</title><style>{STYLE}</style></head>
-<body>
-<h1>{title}</h1>
-<p>Made by <code>python -m mirage_utils check</code> (The Mirage Book). Every number is also in
-<code>report.json</code>.</p>
-<h2>What the data support</h2><ul>{summary}</ul>
+    return f"""{_page_head(title, summary)}
 <h2>Every task and metric</h2>{table}
 {"".join(sections)}
 {_forecast_html(result)}
